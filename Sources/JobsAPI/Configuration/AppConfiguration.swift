@@ -1,0 +1,100 @@
+import Foundation
+import LibPQ
+import Logging
+
+/// Every setting of the service. Each one comes from an environment variable, may be
+/// overridden by a command-line flag, and has a default that works on a developer machine.
+public struct AppConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// libpq URI or conninfo; nil means libpq's own `PG*` variables.
+    public var databaseURL: String?
+    /// Non-owner role the server switches to after connecting (`SET ROLE`); empty = none.
+    public var databaseRole = "jobs_api_app"
+    public var poolSize = 10
+    public var poolAcquireTimeout: Duration = .seconds(5)
+    public var unnamedStatements = false
+    public var migrationsDirectory: String?
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads the environment; throws `ConfigurationError` naming the variable for a bad value.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> AppConfiguration
+    {
+        var config = AppConfiguration()
+        func value(_ name: String) -> String? {
+            guard let v = environment[name], !v.isEmpty else { return nil }
+            return v
+        }
+        if let v = value("HOST") { config.host = v }
+        if let v = value("PORT") { config.port = try parsePort(v, name: "PORT") }
+        config.databaseURL = PGConfiguration.connectionStringFromEnvironment(environment)
+        if let v = environment["DB_ROLE"] { config.databaseRole = v }
+        if let v = value("DB_POOL_SIZE") { config.poolSize = try parseInt(v, name: "DB_POOL_SIZE", range: 1...1000) }
+        if let v = value("DB_POOL_TIMEOUT_MS") {
+            config.poolAcquireTimeout = .milliseconds(try parseInt(v, name: "DB_POOL_TIMEOUT_MS", range: 1...600_000))
+        }
+        if let v = value("DB_UNNAMED_STATEMENTS") { config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS") }
+        if let v = value("MIGRATIONS_DIR") { config.migrationsDirectory = v }
+        if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
+        return config
+    }
+
+    public var postgres: PGConfiguration {
+        PGConfiguration(
+            connectionString: databaseURL, role: databaseRole.isEmpty ? nil : databaseRole,
+            maxConnections: poolSize, acquireTimeout: poolAcquireTimeout, unnamedStatementsOnly: unnamedStatements)
+    }
+
+    /// The migration files: `MIGRATIONS_DIR`, else `sql/migrations` under the working directory,
+    /// else next to the source checkout the binary was built from, else the Docker image's path.
+    public func resolvedMigrationsDirectory() -> String {
+        if let migrationsDirectory { return migrationsDirectory }
+        let manager = FileManager.default
+        var candidates = [manager.currentDirectoryPath + "/sql/migrations"]
+        // .build/<config>/jobs-api → the checkout root is three levels up.
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        var dir = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("sql/migrations").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append("/usr/share/jobs-api/migrations")
+        return candidates.first { manager.fileExists(atPath: $0) } ?? candidates[0]
+    }
+
+    public static func parsePort(_ text: String, name: String) throws -> Int {
+        try parseInt(text, name: name, range: 0...65535)
+    }
+
+    public static func parseInt(_ text: String, name: String, range: ClosedRange<Int>) throws -> Int {
+        guard let v = Int(text), range.contains(v) else {
+            throw ConfigurationError(message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+        }
+        return v
+    }
+
+    public static func parseBool(_ text: String, name: String) throws -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(message: "\(name) must be true or false, got \"\(text)\"")
+        }
+    }
+
+    public static func parseLogLevel(_ text: String) throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ConfigurationError(
+                message: "LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\"")
+        }
+        return level
+    }
+}
+
+/// A bad setting; the message names it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,24 @@
+import LibPQ
+
+/// The app's access to PostgreSQL: the pool plus the tenant rule.
+///
+/// Every tenant transaction first sets `app.organization_id` for that transaction only
+/// (`set_config(..., true)`), which the row-level security policies check, so even a query
+/// that forgot its `WHERE organization_id = ...` cannot see or touch another organization.
+public struct Database: Sendable {
+    public let client: PGClient
+
+    public init(client: PGClient) {
+        self.client = client
+    }
+
+    /// Runs `body` in a transaction scoped to one organization.
+    public func transaction<T>(
+        organization: String, isolation: isolated (any Actor)? = #isolation, _ body: (PGLease) async throws -> T
+    ) async throws -> T {
+        try await client.withTransaction { lease in
+            try await lease.query("SELECT set_config('app.organization_id', \(organization), true)")
+            return try await body(lease)
+        }
+    }
+}

@@ -1,0 +1,356 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+import ServiceLifecycle
+
+/// A bounded pool of libpq connections with an async API.
+///
+/// - Every blocking libpq call runs on the client's own `NIOThreadPool`, sized to the pool, so
+///   a leased connection always has a thread and neither event loops nor the cooperative pool
+///   ever block.
+/// - `acquire` waits in FIFO order up to `acquireTimeout`, then fails with `.poolTimeout`.
+/// - A connection comes back to the pool only if it is connected and idle; one left inside a
+///   transaction is rolled back first; a broken one is dropped and its slot reused, so the pool
+///   recovers by itself once the server is back after a restart.
+/// - As a `Service`, it closes its connections after graceful shutdown.
+public final class PGClient: Service, Sendable {
+    public let configuration: PGConfiguration
+    let logger: Logger
+    let threads: NIOThreadPool
+    private let state: NIOLockedValueBox<PoolState>
+
+    public init(configuration: PGConfiguration, logger: Logger = Logger(label: "libpq")) {
+        if let url = configuration.connectionString {
+            // Fail early and clearly on a malformed URL (the message never includes the password).
+            do { try PGConnection.validate(connectionString: url) } catch {
+                logger.error("\(error)")
+            }
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.threads = NIOThreadPool(numberOfThreads: configuration.maxConnections)
+        self.threads.start()
+        self.state = NIOLockedValueBox(PoolState())
+    }
+
+    /// Checks that a connection string parses, without connecting. The error names no password.
+    public static func validate(connectionString: String) throws {
+        try PGConnection.validate(connectionString: connectionString)
+    }
+
+    // MARK: Public API
+
+    /// Leases a connection for the duration of `body`.
+    public func withConnection<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PGLease) async throws -> T
+    ) async throws -> T {
+        let connection = try await acquire()
+        let lease = PGLease(connection: connection, threads: threads)
+        do {
+            let value = try await body(lease)
+            await release(connection)
+            return value
+        } catch {
+            await release(connection)
+            throw error
+        }
+    }
+
+    /// Runs `body` inside `BEGIN` ... `COMMIT`. A thrown error or the task's cancellation rolls
+    /// the transaction back and rethrows.
+    public func withTransaction<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PGLease) async throws -> T
+    ) async throws -> T {
+        try await withConnection { lease in
+            try await lease.transaction(body)
+        }
+    }
+
+    /// Runs one statement on any free connection.
+    @discardableResult
+    public func query(_ query: PGQuery) async throws -> PGRows {
+        try await withConnection { try await $0.query(query) }
+    }
+
+    /// Pool figures for metrics and readiness checks.
+    public var statistics: PGPoolStatistics {
+        state.withLockedValue {
+            PGPoolStatistics(
+                maxConnections: configuration.maxConnections, open: $0.open, idle: $0.idle.count,
+                leased: $0.leased, waiting: $0.waiters.count)
+        }
+    }
+
+    /// Service entry point: waits for graceful shutdown (or cancellation), then closes the pool.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes idle connections, fails waiters, and stops handing out connections.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLockedValue { s -> ([PGConnection], [Waiter]) in
+            if s.closed { return ([], []) }
+            s.closed = true
+            let idle = s.idle
+            s.open -= idle.count
+            s.idle = []
+            let waiters = s.waiters
+            s.waiters = []
+            return (idle, waiters)
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        _ = idle  // dropping the last reference calls PQfinish
+        try? await threads.shutdownGracefully()
+    }
+
+    // MARK: Acquire and release
+
+    enum Grant: Sendable {
+        case connection(PGConnection)
+        case create
+    }
+
+    struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Grant?, Never>
+    }
+
+    struct PoolState {
+        var idle: [PGConnection] = []
+        var open = 0
+        var leased = 0
+        var waiters: [Waiter] = []
+        var cancelledWaiters: Set<Int> = []
+        var nextWaiterID = 0
+        var closed = false
+    }
+
+    private enum Immediate {
+        case grant(Grant)
+        case wait(Int)
+        case closed
+    }
+
+    func acquire() async throws -> PGConnection {
+        let max = configuration.maxConnections
+        let immediate = state.withLockedValue { s -> Immediate in
+            if s.closed { return .closed }
+            if s.waiters.isEmpty {
+                if let connection = s.idle.popLast() {
+                    s.leased += 1
+                    return .grant(.connection(connection))
+                }
+                if s.open < max {
+                    s.open += 1
+                    s.leased += 1
+                    return .grant(.create)
+                }
+            }
+            s.nextWaiterID += 1
+            return .wait(s.nextWaiterID)
+        }
+        var grant: Grant
+        switch immediate {
+        case .closed: throw PGError(code: .poolClosed, message: "the connection pool is shut down")
+        case .grant(let g): grant = g
+        case .wait(let id): grant = try await waitForGrant(id: id)
+        }
+        while true {
+            switch grant {
+            case .connection(let connection):
+                if connection.looksAlive() { return connection }
+                logger.info("dropping a dead database connection", metadata: ["connection": "\(connection.id)"])
+                grant = .create  // keep the slot, replace the connection
+            case .create:
+                do {
+                    let configuration = self.configuration
+                    let connection = try await threads.runIfActive { try PGConnection(configuration: configuration) }
+                    return connection
+                } catch {
+                    freeSlot()
+                    if let error = error as? PGError { throw error }
+                    throw PGError(code: .connection, message: "cannot connect to PostgreSQL")
+                }
+            }
+        }
+    }
+
+    private func waitForGrant(id: Int) async throws -> Grant {
+        let timeout = configuration.acquireTimeout
+        let received: Grant? = await withTaskGroup(of: Grant?.self) { group in
+            group.addTask { await self.suspend(id: id) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            var grant: Grant? = nil
+            if let first = await group.next() { grant = first }
+            group.cancelAll()
+            // The waiter may have been granted in the same instant the timer fired: keep one
+            // grant and give any other back, so no connection or slot leaks.
+            while let next = await group.next() {
+                guard let next else { continue }
+                if grant == nil { grant = next } else { giveBack(next) }
+            }
+            return grant
+        }
+        if Task.isCancelled {
+            if let received { giveBack(received) }
+            throw PGError(code: .cancelled, message: "cancelled while waiting for a database connection")
+        }
+        guard let received else {
+            if state.withLockedValue({ $0.closed }) {
+                throw PGError(code: .poolClosed, message: "the connection pool is shut down")
+            }
+            throw PGError(
+                code: .poolTimeout,
+                message:
+                    "no database connection became free within \(timeout) (pool of \(configuration.maxConnections))")
+        }
+        return received
+    }
+
+    private func suspend(id: Int) async -> Grant? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Grant?, Never>) in
+                let resumeNow = state.withLockedValue { s -> Bool in
+                    if s.closed || s.cancelledWaiters.remove(id) != nil { return true }
+                    s.waiters.append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume(returning: nil) }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { s -> Waiter? in
+                if let index = s.waiters.firstIndex(where: { $0.id == id }) {
+                    return s.waiters.remove(at: index)
+                }
+                s.cancelledWaiters.insert(id)
+                return nil
+            }
+            waiter?.continuation.resume(returning: nil)
+        }
+    }
+
+    private func giveBack(_ grant: Grant) {
+        switch grant {
+        case .connection(let connection): handBack(connection, usable: true)
+        case .create: freeSlot()
+        }
+    }
+
+    /// Gives up a slot (its connection failed or was never made); a waiter may then open one.
+    private func freeSlot() {
+        handBack(nil, usable: false)
+    }
+
+    func release(_ connection: PGConnection) async {
+        var usable = connection.isConnected
+        if usable {
+            switch connection.transactionState {
+            case .idle: break
+            case .inTransaction, .failed:
+                do {
+                    _ = try await threads.runIfActive { try connection.executeScript("ROLLBACK") }
+                    usable = connection.isConnected && connection.transactionState == .idle
+                } catch {
+                    usable = false
+                }
+            case .active, .unknown:
+                usable = false
+            }
+        }
+        handBack(connection, usable: usable)
+    }
+
+    private func handBack(_ connection: PGConnection?, usable: Bool) {
+        let (waiter, grant): (Waiter?, Grant?) = state.withLockedValue { s in
+            s.leased -= 1
+            if s.closed {
+                s.open -= 1
+                return (nil, nil)
+            }
+            if usable, let connection {
+                if !s.waiters.isEmpty {
+                    s.leased += 1
+                    return (s.waiters.removeFirst(), .connection(connection))
+                }
+                s.idle.append(connection)
+                return (nil, nil)
+            }
+            s.open -= 1
+            if !s.waiters.isEmpty {
+                s.open += 1
+                s.leased += 1
+                return (s.waiters.removeFirst(), .create)
+            }
+            return (nil, nil)
+        }
+        if let waiter { waiter.continuation.resume(returning: grant) }
+    }
+}
+
+/// Pool figures at one instant.
+public struct PGPoolStatistics: Sendable, Equatable {
+    public var maxConnections: Int
+    /// Connections open or being opened.
+    public var open: Int
+    public var idle: Int
+    public var leased: Int
+    /// Tasks waiting for a connection.
+    public var waiting: Int
+}
+
+/// A leased connection. Valid only inside the `withConnection` / `withTransaction` body.
+public struct PGLease: Sendable {
+    let connection: PGConnection
+    let threads: NIOThreadPool
+
+    /// Runs one parameterized statement. Cancelling the task sends `PQcancel` to the server.
+    @discardableResult
+    public func query(_ query: PGQuery) async throws -> PGRows {
+        let connection = self.connection
+        return try await withTaskCancellationHandler {
+            try await threads.runIfActive { try connection.execute(query) }
+        } onCancel: {
+            connection.cancel()
+        }
+    }
+
+    /// Runs trusted SQL text that may contain several statements (migration files only).
+    @discardableResult
+    public func script(_ sql: String) async throws -> PGRows {
+        let connection = self.connection
+        return try await threads.runIfActive { try connection.executeScript(sql) }
+    }
+
+    /// Runs `body` in a transaction on this connection (see `PGClient.withTransaction`).
+    public func transaction<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PGLease) async throws -> T
+    ) async throws -> T {
+        try await script("BEGIN")
+        do {
+            let value = try await body(self)
+            if Task.isCancelled {
+                throw PGError(code: .cancelled, message: "the task was cancelled; the transaction was rolled back")
+            }
+            let result = try await script("COMMIT")
+            if result.commandTag == "ROLLBACK" {
+                throw PGError(
+                    code: .server, message: "the transaction failed earlier and was rolled back instead of committed")
+            }
+            return value
+        } catch {
+            if connection.isConnected, connection.transactionState != .idle {
+                _ = try? await script("ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// The server process id of this connection (for tests and diagnostics).
+    public func backendPID() async throws -> Int {
+        try await query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+    }
+}

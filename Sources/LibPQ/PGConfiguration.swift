@@ -1,0 +1,43 @@
+import Foundation
+
+/// How to reach PostgreSQL and how the pool behaves.
+public struct PGConfiguration: Sendable {
+    /// A libpq URI (`postgres://...`) or conninfo string (`host=... dbname=...`). When nil, libpq
+    /// reads its own environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, ...).
+    public var connectionString: String?
+    /// Role to switch to right after connecting (`SET ROLE`), e.g. a non-owner runtime role.
+    public var role: String?
+    /// The most connections the pool opens.
+    public var maxConnections: Int
+    /// How long `acquire` waits for a free connection before failing with `.poolTimeout`.
+    public var acquireTimeout: Duration
+    /// Seconds libpq waits for a connection to be established (`connect_timeout`).
+    public var connectTimeoutSeconds: Int
+    /// When true, only unnamed statements are used (safe behind PgBouncer's transaction pooling).
+    /// When false, each connection prepares each distinct statement once and reuses it.
+    public var unnamedStatementsOnly: Bool
+    /// `application_name` reported to the server (visible in `pg_stat_activity`).
+    public var applicationName: String
+
+    public init(
+        connectionString: String? = nil, role: String? = nil, maxConnections: Int = 10,
+        acquireTimeout: Duration = .seconds(5), connectTimeoutSeconds: Int = 5,
+        unnamedStatementsOnly: Bool = false, applicationName: String = "jobs-api"
+    ) {
+        self.connectionString = connectionString
+        self.role = role
+        self.maxConnections = max(1, maxConnections)
+        self.acquireTimeout = acquireTimeout
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.unnamedStatementsOnly = unnamedStatementsOnly
+        self.applicationName = applicationName
+    }
+
+    /// Reads `DATABASE_URL` from the environment (nil when unset or empty: libpq's `PG*` apply).
+    public static func connectionStringFromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        guard let url = environment["DATABASE_URL"], !url.isEmpty else { return nil }
+        return url
+    }
+}

@@ -1,0 +1,332 @@
+import Foundation
+internal import CLibPQ
+
+/// One libpq connection. Blocking: every method must run on a thread that may block (the
+/// client's dedicated thread pool), never on an event loop or the cooperative pool.
+///
+/// Safety (`@unchecked Sendable`): a connection is used by one lease holder at a time, and each
+/// call into it runs on one pool thread while the holder awaits, so libpq never sees two threads
+/// on one `PGconn` at once. `cancel` uses a separate `PGcancel` object, which libpq documents as
+/// safe to use from another thread.
+final class PGConnection: @unchecked Sendable {
+    private let conn: OpaquePointer
+    private let cancelHandle: OpaquePointer?
+    private var statementNames: [String: String] = [:]
+    private let unnamedOnly: Bool
+    let id: Int
+
+    private static let counter = Counter()
+
+    /// Connects; throws `.connection` with libpq's message (password scrubbed).
+    init(configuration: PGConfiguration) throws {
+        var keys: [String] = ["fallback_application_name", "client_encoding", "connect_timeout"]
+        var values: [String] = [
+            configuration.applicationName, "UTF8", String(configuration.connectTimeoutSeconds),
+        ]
+        if let url = configuration.connectionString {
+            keys.insert("dbname", at: 0)
+            values.insert(url, at: 0)
+        }
+        let secrets = PGConnection.secrets(in: configuration.connectionString)
+        let handle: OpaquePointer? = withCStringArray(keys) { keyPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keyPointers, valuePointers, 1)
+            }
+        }
+        guard let handle else {
+            throw PGError(code: .connection, message: "out of memory while connecting")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = PGConnection.scrub(String(cString: PQerrorMessage(handle)), secrets: secrets)
+            PQfinish(handle)
+            throw PGError(code: .connection, message: "cannot connect to PostgreSQL: \(message)")
+        }
+        // Server NOTICEs (e.g. "already exists, skipping") would go to stderr; drop them.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        conn = handle
+        cancelHandle = PQgetCancel(handle)
+        unnamedOnly = configuration.unnamedStatementsOnly
+        id = PGConnection.counter.next()
+        // Timestamps come back in ISO style so `PGTimestamp.parse` can read them.
+        _ = try? executeScript("SET DateStyle TO ISO")
+        if let role = configuration.role, !role.isEmpty {
+            do {
+                _ = try execute(PGQuery(sql: "SELECT set_config('role', $1, false)", binds: [role.pgBind]))
+            } catch {
+                PQfinish(handle)
+                throw error
+            }
+        }
+    }
+
+    deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        PQfinish(conn)
+    }
+
+    /// True when libpq considers the connection usable.
+    var isConnected: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// The transaction state, as libpq reports it.
+    enum TransactionState { case idle, active, inTransaction, failed, unknown }
+
+    var transactionState: TransactionState {
+        switch PQtransactionStatus(conn) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_ACTIVE: return .active
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .failed
+        default: return .unknown
+        }
+    }
+
+    /// Non-blocking check of an idle connection: if the server closed it (restart,
+    /// `pg_terminate_backend`), the socket is readable; consuming the input then marks it bad.
+    func looksAlive() -> Bool {
+        guard isConnected else { return false }
+        let socket = PQsocket(conn)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, 0)
+        if ready < 0 { return false }
+        if ready == 0 { return true }
+        // Something arrived on an idle connection: a termination notice, EOF or a notification.
+        if PQconsumeInput(conn) == 0 { return false }
+        return isConnected
+    }
+
+    /// Asks the server to cancel the statement running on this connection (any thread).
+    func cancel() {
+        guard let cancelHandle else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
+    }
+
+    /// Runs one parameterized statement. Uses a named prepared statement per distinct SQL text
+    /// unless the configuration asks for unnamed statements only.
+    func execute(_ query: PGQuery) throws -> PGRows {
+        for (index, bind) in query.binds.enumerated() where bind.value?.utf8.contains(0) == true {
+            // libpq passes C strings, and PostgreSQL cannot store NUL in text anyway.
+            throw PGError(code: .usage, message: "parameter $\(index + 1) contains a NUL character")
+        }
+        let count = Int32(query.binds.count)
+        let types = query.binds.map { Oid($0.type) }
+        let result: OpaquePointer? = withOptionalCStringArray(query.binds.map(\.value)) { values in
+            if unnamedOnly {
+                return PQexecParams(conn, query.sql, count, types, values, nil, nil, 0)
+            }
+            if let name = statementNames[query.sql] {
+                return PQexecPrepared(conn, name, count, values, nil, nil, 0)
+            }
+            let name = "s\(statementNames.count + 1)"
+            let prepared = PQprepare(conn, name, query.sql, count, types)
+            guard let prepared else { return nil }
+            if PQresultStatus(prepared) != PGRES_COMMAND_OK {
+                return prepared
+            }
+            PQclear(prepared)
+            statementNames[query.sql] = name
+            return PQexecPrepared(conn, name, count, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs trusted SQL text that may hold several statements (migration files). Never for input.
+    @discardableResult
+    func executeScript(_ sql: String) throws -> PGRows {
+        try consume(PQexec(conn, sql))
+    }
+
+    /// Sends `LISTEN` for a channel, quoting it as an identifier.
+    func listen(_ channel: String) throws {
+        guard let quoted = PQescapeIdentifier(conn, channel, channel.utf8.count) else {
+            throw lastError(prefix: "cannot quote channel name")
+        }
+        defer { PQfreemem(quoted) }
+        try executeScript("LISTEN " + String(cString: quoted))
+    }
+
+    /// Waits up to `timeoutMilliseconds` for notifications and returns those that arrived.
+    func waitForNotifications(timeoutMilliseconds: Int32) throws -> [PGNotification] {
+        var received = drainNotifications()
+        if !received.isEmpty { return received }
+        let socket = PQsocket(conn)
+        guard socket >= 0, isConnected else { throw lastError(prefix: "connection lost") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready > 0 {
+            if PQconsumeInput(conn) == 0 || !isConnected { throw lastError(prefix: "connection lost") }
+            received = drainNotifications()
+        }
+        return received
+    }
+
+    private func drainNotifications() -> [PGNotification] {
+        var out: [PGNotification] = []
+        while let pointer = PQnotifies(conn) {
+            let notice = pointer.pointee
+            out.append(
+                PGNotification(
+                    channel: String(cString: notice.relname), payload: String(cString: notice.extra),
+                    processID: Int(notice.be_pid)))
+            PQfreemem(pointer)
+        }
+        return out
+    }
+
+    private func lastError(prefix: String) -> PGError {
+        let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+        return PGError(code: .connection, message: message.isEmpty ? prefix : "\(prefix): \(message)")
+    }
+
+    /// Turns a libpq result into rows or a thrown error, always freeing it.
+    private func consume(_ result: OpaquePointer?) throws -> PGRows {
+        guard let result else {
+            throw lastError(prefix: "no result from the server")
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var columns: [String] = []
+            var types: [UInt32] = []
+            columns.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                columns.append(String(cString: PQfname(result, Int32(c))))
+                types.append(UInt32(PQftype(result, Int32(c))))
+            }
+            var cells: [[String?]] = []
+            cells.reserveCapacity(rowCount)
+            for r in 0..<rowCount {
+                var row: [String?] = []
+                row.reserveCapacity(columnCount)
+                for c in 0..<columnCount {
+                    if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                        row.append(nil)
+                    } else {
+                        let length = Int(PQgetlength(result, Int32(r), Int32(c)))
+                        let pointer = PQgetvalue(result, Int32(r), Int32(c))!
+                        row.append(
+                            pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+                                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                            })
+                    }
+                }
+                cells.append(row)
+            }
+            let tag = String(cString: PQcmdStatus(result))
+            return PGRows(columns: columns, types: types, cells: cells, commandTag: tag)
+        default:
+            func field(_ code: Int32) -> String? {
+                guard let pointer = PQresultErrorField(result, code) else { return nil }
+                return String(cString: pointer)
+            }
+            let state = field(CLIBPQ_DIAG_SQLSTATE).map(SQLState.init(rawValue:))
+            var message = field(CLIBPQ_DIAG_MESSAGE_PRIMARY)
+            if message == nil {
+                message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            var code = PGError.Code.server
+            if state == .queryCanceled {
+                code = .cancelled
+            } else if state == nil || !isConnected {
+                code = .connection
+            }
+            throw PGError(
+                code: code, sqlState: state, message: message ?? "unknown error",
+                detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL), hint: field(CLIBPQ_DIAG_MESSAGE_HINT),
+                constraint: field(CLIBPQ_DIAG_CONSTRAINT_NAME), column: field(CLIBPQ_DIAG_COLUMN_NAME))
+        }
+    }
+
+    /// The password(s) a connection string or the environment carries, to scrub from messages.
+    static func secrets(in connectionString: String?) -> [String] {
+        var secrets: [String] = []
+        if let password = ProcessInfo.processInfo.environment["PGPASSWORD"], !password.isEmpty {
+            secrets.append(password)
+        }
+        guard let connectionString else { return secrets }
+        var errorPointer: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(connectionString, &errorPointer) {
+            var cursor = options
+            while let keyword = cursor.pointee.keyword {
+                if String(cString: keyword) == "password", let value = cursor.pointee.val {
+                    let password = String(cString: value)
+                    if !password.isEmpty {
+                        secrets.append(password)
+                        // A URI may carry it percent-encoded.
+                        if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics),
+                            encoded != password
+                        {
+                            secrets.append(encoded)
+                        }
+                    }
+                }
+                cursor = cursor.advanced(by: 1)
+            }
+            PQconninfoFree(options)
+        } else {
+            // Unparseable: do not echo any part of it.
+            secrets.append(connectionString)
+        }
+        if let errorPointer { PQfreemem(errorPointer) }
+        return secrets
+    }
+
+    /// Replaces every secret in a message.
+    static func scrub(_ message: String, secrets: [String]) -> String {
+        var text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        for secret in secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
+            text = text.replacingOccurrences(of: secret, with: "********")
+        }
+        return text
+    }
+
+    /// Validates a connection string without connecting; the error never includes a password.
+    static func validate(connectionString: String) throws {
+        var errorPointer: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &errorPointer) else {
+            var message = "invalid DATABASE_URL"
+            if let errorPointer {
+                message += ": " + scrub(String(cString: errorPointer), secrets: [connectionString])
+                PQfreemem(errorPointer)
+            }
+            throw PGError(code: .connection, message: message)
+        }
+        PQconninfoFree(options)
+    }
+}
+
+/// A notification received through LISTEN.
+public struct PGNotification: Sendable, Equatable {
+    public var channel: String
+    public var payload: String
+    public var processID: Int
+}
+
+final class Counter: @unchecked Sendable {
+    // Safety: guarded by `lock`.
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+func withCStringArray<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers.map { UnsafePointer($0) })
+}
+
+func withOptionalCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers.map { UnsafePointer($0) })
+}

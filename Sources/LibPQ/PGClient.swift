@@ -165,7 +165,7 @@ public final class PGClient: Service, Sendable {
             case .create:
                 do {
                     let configuration = self.configuration
-                    let connection = try await threads.runIfActive { try PGConnection(configuration: configuration) }
+                    let connection = try await threads.runBlocking { try PGConnection(configuration: configuration) }
                     return connection
                 } catch {
                     freeSlot()
@@ -252,7 +252,7 @@ public final class PGClient: Service, Sendable {
             case .idle: break
             case .inTransaction, .failed:
                 do {
-                    _ = try await threads.runIfActive { try connection.executeScript("ROLLBACK") }
+                    _ = try await threads.runBlocking { try connection.executeScript("ROLLBACK") }
                     usable = connection.isConnected && connection.transactionState == .idle
                 } catch {
                     usable = false
@@ -311,8 +311,9 @@ public struct PGLease: Sendable {
     @discardableResult
     public func query(_ query: PGQuery) async throws -> PGRows {
         let connection = self.connection
+        if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran") }
         return try await withTaskCancellationHandler {
-            try await threads.runIfActive { try connection.execute(query) }
+            try await threads.runBlocking { try connection.execute(query) }
         } onCancel: {
             connection.cancel()
         }
@@ -322,7 +323,7 @@ public struct PGLease: Sendable {
     @discardableResult
     public func script(_ sql: String) async throws -> PGRows {
         let connection = self.connection
-        return try await threads.runIfActive { try connection.executeScript(sql) }
+        return try await threads.runBlocking { try connection.executeScript(sql) }
     }
 
     /// Runs `body` in a transaction on this connection (see `PGClient.withTransaction`).

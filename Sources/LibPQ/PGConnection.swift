@@ -80,19 +80,15 @@ final class PGConnection: @unchecked Sendable {
         }
     }
 
-    /// Non-blocking check of an idle connection: if the server closed it (restart,
-    /// `pg_terminate_backend`), the socket is readable; consuming the input then marks it bad.
+    /// Non-blocking check of an idle pooled connection. An idle connection has nothing to say
+    /// (pool connections never LISTEN), so a readable socket means the server sent a termination
+    /// notice or closed it (restart, `pg_terminate_backend`): treat it as dead and replace it.
     func looksAlive() -> Bool {
         guard isConnected else { return false }
         let socket = PQsocket(conn)
         guard socket >= 0 else { return false }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        if ready < 0 { return false }
-        if ready == 0 { return true }
-        // Something arrived on an idle connection: a termination notice, EOF or a notification.
-        if PQconsumeInput(conn) == 0 { return false }
-        return isConnected
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Asks the server to cancel the statement running on this connection (any thread).

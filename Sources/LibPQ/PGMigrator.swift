@@ -77,6 +77,10 @@ public struct PGMigrator: Sendable {
             applied_at timestamptz NOT NULL DEFAULT now()
         );
         COMMENT ON TABLE schema_migrations IS 'Migration files of sql/migrations applied to this database, one row each (written by jobs-api migrate).';
+        COMMENT ON COLUMN schema_migrations.version IS 'The NNNN number of the file.';
+        COMMENT ON COLUMN schema_migrations.name IS 'The file name after the number, without .sql.';
+        COMMENT ON COLUMN schema_migrations.checksum IS 'SHA-256 (hex) of the file when applied; an applied file must never change.';
+        COMMENT ON COLUMN schema_migrations.applied_at IS 'When the file was applied.';
         """
 
     /// Loads the files with their checksums (hashed by the server: no crypto library needed).
@@ -108,7 +112,7 @@ public struct PGMigrator: Sendable {
                 throw PGError(
                     code: .migration,
                     message:
-                        "migration \(file.version)_\(file.name).sql was edited after it was applied; add a new migration instead")
+                        "migration \(file.fileName) was edited after it was applied; add a new migration instead")
             }
         }
         return files.filter { applied[$0.version] == nil }

@@ -1,0 +1,303 @@
+import Foundation
+import LibPQ
+import Testing
+
+@Suite("LibPQ against a real PostgreSQL")
+struct LibPQIntegrationTests {
+    @Test func everyTypeRoundTripsIncludingNull() async throws {
+        let client = try TestDatabase.ownerClient()
+        defer { Task { await client.shutdown() } }
+        let now = Date(timeIntervalSince1970: 1_795_927_572.123456)
+        let json = PGJSON(text: #"{"a": [1, 2.5, "é✓"], "b": null}"#)
+        let row = try await client.query(
+            """
+            SELECT \("héllo ✓ 🚀")::text AS s, \(Int64(-9_007_199_254_740_991))::int8 AS i64, \(42)::int8 AS i,
+                   \(true)::bool AS b, \(3.25)::float8 AS d, \(now)::timestamptz AS t, \(json)::jsonb AS j,
+                   \(PGBytes([0, 255, 16]))::bytea AS bytes,
+                   \(String?.none)::text AS ns, \(Int?.none)::int8 AS ni, \(Bool?.none)::bool AS nb,
+                   \(Double?.none)::float8 AS nd, \(Date?.none)::timestamptz AS nt, \(PGJSON?.none)::jsonb AS nj
+            """
+        ).first!
+        #expect(try row.decode("s", as: String.self) == "héllo ✓ 🚀")
+        #expect(try row.decode("i64", as: Int64.self) == -9_007_199_254_740_991)
+        #expect(try row.decode("i", as: Int.self) == 42)
+        #expect(try row.decode("b", as: Bool.self) == true)
+        #expect(try row.decode("d", as: Double.self) == 3.25)
+        #expect(try row.decode("t", as: Date.self) == now)
+        let decoded = try row.decode("j", as: PGJSON.self)
+        let object = try JSONSerialization.jsonObject(with: Data(decoded.text.utf8)) as? [String: Any]
+        #expect((object?["a"] as? [Any])?.count == 3)
+        #expect(((object?["a"] as? [Any])?[2] as? String) == "é✓")
+        #expect(try row.decode("bytes", as: PGBytes.self) == PGBytes([0, 255, 16]))
+        for column in ["ns", "ni", "nb", "nd", "nt", "nj"] {
+            #expect(try row.isNull(column), "column \(column) should be NULL")
+        }
+        #expect(try row.decode("ns", as: String?.self) == nil)
+        #expect(try row.decode("nt", as: Date?.self) == nil)
+    }
+
+    @Test func largeJSONRoundTrips() async throws {
+        let client = try TestDatabase.ownerClient()
+        defer { Task { await client.shutdown() } }
+        let items = (0..<20_000).map { "\"item-\($0)-ünïcødé\"" }.joined(separator: ",")
+        let json = PGJSON(text: "{\"items\": [\(items)]}")
+        let row = try await client.query(
+            "SELECT jsonb_array_length((\(json)::jsonb)->'items') AS n, (\(json)::jsonb) AS j"
+        ).first!
+        #expect(try row.decode("n", as: Int.self) == 20_000)
+        #expect(try row.decode("j", as: PGJSON.self).text.contains("item-19999-ünïcødé"))
+    }
+
+    @Test(arguments: [
+        "'; DROP TABLE injection_probe; --", "\" OR 1=1 --", "$1", "\\x00", "Robert'); DELETE FROM injection_probe;--",
+    ])
+    func injectionStringsAreStoredVerbatim(payload: String) async throws {
+        // One connection, so the temporary table is visible to every statement of the test.
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE injection_probe (id serial PRIMARY KEY, v text)")
+        let id = try await client.query("INSERT INTO injection_probe (v) VALUES (\(payload)) RETURNING id").first!
+            .decode("id", as: Int.self)
+        let stored = try await client.query("SELECT v FROM injection_probe WHERE id = \(id)").first!
+            .decode("v", as: String.self)
+        #expect(stored == payload)
+        let exists = try await client.query("SELECT to_regclass('injection_probe') IS NOT NULL AS e").first!
+            .decode("e", as: Bool.self)
+        #expect(exists)
+    }
+
+    @Test func nulCharacterIsRefusedClearly() async throws {
+        let client = try TestDatabase.ownerClient()
+        defer { Task { await client.shutdown() } }
+        let error = await #expect(throws: PGError.self) { try await client.query("SELECT \("a\u{0}b") AS v") }
+        #expect(error?.code == .usage)
+    }
+
+    @Test func serverErrorsCarrySQLStateAndConstraint() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE err_probe (id int CONSTRAINT err_probe_pk PRIMARY KEY)")
+        let id = Int.random(in: 1...1_000_000_000)
+        try await client.query("INSERT INTO err_probe VALUES (\(id))")
+        let error = await #expect(throws: PGError.self) { try await client.query("INSERT INTO err_probe VALUES (\(id))") }
+        #expect(error?.code == .server)
+        #expect(error?.sqlState == .uniqueViolation)
+        #expect(error?.constraint == "err_probe_pk")
+        #expect(error?.detail?.contains("already exists") == true)
+        #expect(error?.description.contains("\(id)") == false)
+        let syntax = await #expect(throws: PGError.self) { try await client.query("SELEC 1") }
+        #expect(syntax?.sqlState == .syntaxError)
+        // The connection stays usable after an error.
+        #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+    }
+
+    @Test func stackedStatementsAreRefusedForParameterizedQueries() async throws {
+        let client = try TestDatabase.ownerClient()
+        defer { Task { await client.shutdown() } }
+        await #expect(throws: PGError.self) { try await client.query("SELECT \(1)::int; SELECT 2") }
+    }
+
+    @Test func transactionCommitsOrRollsBack() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE tx_probe (k text PRIMARY KEY)")
+        let committed = TestDatabase.uniqueID("c")
+        let rolledBack = TestDatabase.uniqueID("r")
+        _ = try await client.withTransaction { tx in
+            try await tx.query("INSERT INTO tx_probe VALUES (\(committed))")
+        }
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await client.withTransaction { tx in
+                try await tx.query("INSERT INTO tx_probe VALUES (\(rolledBack))")
+                throw Boom()
+            }
+        }
+        // A failed statement inside the body: the error propagates and nothing is committed.
+        let failed = TestDatabase.uniqueID("f")
+        await #expect(throws: PGError.self) {
+            try await client.withTransaction { tx in
+                try await tx.query("INSERT INTO tx_probe VALUES (\(failed))")
+                try await tx.query("INSERT INTO tx_probe VALUES (\(failed))")
+            }
+        }
+        let keys = try await client.query(
+            "SELECT k FROM tx_probe WHERE k IN (\(committed), \(rolledBack), \(failed))"
+        ).map { try $0.decode("k", as: String.self) }
+        #expect(keys == [committed])
+        #expect(client.statistics.leased == 0)
+    }
+
+    @Test func cancellationRollsBackTheTransaction() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE tx_probe (k text PRIMARY KEY)")
+        let key = TestDatabase.uniqueID("cancel")
+        let task = Task {
+            try await client.withTransaction { tx in
+                try await tx.query("INSERT INTO tx_probe VALUES (\(key))")
+                try await tx.query("SELECT pg_sleep(10)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+        #expect(ContinuousClock.now - started < .seconds(5), "cancel must interrupt the running statement")
+        #expect(throws: (any Error).self) { try result.get() }
+        let found = try await client.query("SELECT count(*) AS n FROM tx_probe WHERE k = \(key)").first!
+            .decode("n", as: Int.self)
+        #expect(found == 0)
+        #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+    }
+
+    @Test func poolExhaustionWaitsThenTimesOutClearly() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 2, acquireTimeout: .milliseconds(300))
+        defer { Task { await client.shutdown() } }
+        async let a: Void = client.withConnection { c in _ = try await c.query("SELECT pg_sleep(1.5)") }
+        async let b: Void = client.withConnection { c in _ = try await c.query("SELECT pg_sleep(1.5)") }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(client.statistics.leased == 2)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PGError.self) { try await client.query("SELECT 1") }
+        let waited = ContinuousClock.now - started
+        #expect(error?.code == .poolTimeout)
+        #expect(error?.message.contains("no database connection became free") == true)
+        #expect(waited >= .milliseconds(250) && waited < .seconds(1))
+        _ = try await (a, b)
+        // Once freed, the pool serves again, and a waiter that arrives in time is served.
+        #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+        #expect(client.statistics.waiting == 0)
+    }
+
+    @Test func waitersAreServedInArrivalOrder() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1, acquireTimeout: .seconds(10))
+        defer { Task { await client.shutdown() } }
+        let order = OrderRecorder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.withConnection { c in _ = try await c.query("SELECT pg_sleep(0.3)") } }
+            try await Task.sleep(for: .milliseconds(100))
+            for i in 0..<5 {
+                group.addTask { try await client.withConnection { _ in await order.append(i) } }
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            try await group.waitForAll()
+        }
+        #expect(await order.values == [0, 1, 2, 3, 4])
+    }
+
+    @Test func twoHundredTasksOnAPoolOfEightAllComplete() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 8, acquireTimeout: .seconds(30))
+        defer { Task { await client.shutdown() } }
+        let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    try await client.query("SELECT \(i)::int8 AS v, pg_sleep(0.01)").first!.decode("v", as: Int.self)
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(sum == (0..<200).reduce(0, +))
+        let stats = client.statistics
+        #expect(stats.open <= 8)
+        #expect(stats.leased == 0)
+        #expect(stats.waiting == 0)
+    }
+
+    @Test func blockingQueriesDoNotStallTheCooperativePool() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 8, acquireTimeout: .seconds(30))
+        defer { Task { await client.shutdown() } }
+        async let slow: Void = withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { try await client.query("SELECT pg_sleep(1)") } }
+            try await group.waitForAll()
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        // With 8 libpq calls blocked, other async work must still run promptly.
+        let started = ContinuousClock.now
+        for _ in 0..<10 { try await Task.sleep(for: .milliseconds(10)) }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .milliseconds(700), "async work stalled for \(elapsed) while queries blocked")
+        try await slow
+    }
+
+    @Test func terminatedConnectionIsReplaced() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        let killer = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown(); await killer.shutdown() } }
+        let pid = try await client.withConnection { try await $0.backendPID() }
+        let killed = try await killer.query("SELECT pg_terminate_backend(\(pid)::int) AS ok").first!.decode("ok", as: Bool.self)
+        #expect(killed)
+        try await Task.sleep(for: .milliseconds(200))
+        // The next query gets a fresh connection and succeeds.
+        let newPID = try await client.withConnection { try await $0.backendPID() }
+        #expect(newPID != pid)
+        #expect(client.statistics.open == 1)
+    }
+
+    @Test func connectionFailureIsClearAndHidesThePassword() async throws {
+        let client = PGClient(
+            configuration: PGConfiguration(
+                connectionString: "postgresql://someone:pa55word-xyz@127.0.0.1:1/nodb?connect_timeout=2",
+                maxConnections: 1))
+        defer { Task { await client.shutdown() } }
+        let error = await #expect(throws: PGError.self) { try await client.query("SELECT 1") }
+        #expect(error?.code == .connection)
+        #expect(error?.message.contains("cannot connect to PostgreSQL") == true)
+        #expect(error?.message.contains("pa55word-xyz") == false)
+        #expect(error?.isUnavailable == true)
+        // The failed attempt gave its slot back.
+        #expect(client.statistics.open == 0)
+    }
+
+    @Test func unnamedStatementsOnlyModeWorks() async throws {
+        try TestDatabase.requireConfigured()
+        let client = PGClient(
+            configuration: PGConfiguration(
+                connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1,
+                unnamedStatementsOnly: true))
+        defer { Task { await client.shutdown() } }
+        for i in 0..<3 {
+            #expect(try await client.query("SELECT \(i)::int8 AS v").first!.decode("v", as: Int.self) == i)
+        }
+        let prepared = try await client.query("SELECT count(*) AS n FROM pg_prepared_statements").first!
+            .decode("n", as: Int.self)
+        #expect(prepared == 0)
+    }
+
+    @Test func namedStatementsArePreparedOncePerConnection() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        for i in 0..<3 { try await client.query("SELECT \(i)::int8 AS v") }
+        let prepared = try await client.query(
+            "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::int8 AS v%'"
+        ).first!.decode("n", as: Int.self)
+        #expect(prepared == 1)
+    }
+
+    @Test func notificationsAreReceived() async throws {
+        try TestDatabase.requireConfigured()
+        let channel = TestDatabase.uniqueID("chan")
+        let listener = PGListener(
+            configuration: PGConfiguration(connectionString: TestDatabase.environment["DATABASE_URL"]),
+            channels: [channel])
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let runner = Task { try await listener.run() }
+        defer { runner.cancel() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !listener.isListening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(listener.isListening)
+        try await client.query("SELECT pg_notify(\(channel), \("job updated: ✓"))")
+        var iterator = listener.notifications.makeAsyncIterator()
+        let received = await iterator.next()
+        #expect(received?.channel == channel)
+        #expect(received?.payload == "job updated: ✓")
+        listener.stop()
+        _ = await runner.result
+    }
+}
+
+actor OrderRecorder {
+    var values: [Int] = []
+    func append(_ value: Int) { values.append(value) }
+}

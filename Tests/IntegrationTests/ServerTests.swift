@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import JobsAPI
+import LibPQ
+import Logging
+import Testing
+
+@Suite("The HTTP server against the real database")
+struct ServerTests {
+    @Test func readyzIs200WhenMigrated() async throws {
+        try await TestDatabase.migrated()
+        var config = try AppConfiguration.fromEnvironment()
+        config.port = 0
+        let client = PGClient(configuration: config.postgres)
+        let expected = try PGMigrator(client: client, directory: TestDatabase.migrationsDirectory).files().last!.version
+        let app = buildApplication(
+            configuration: config, client: client, expectedMigration: expected, logger: Logger(label: "test"))
+        try await app.test(.live) { http in
+            try await http.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"status":"ready"}"#)
+            }
+            try await http.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func readyzIs503WhenMigrationsArePending() async throws {
+        try await TestDatabase.migrated()
+        var config = try AppConfiguration.fromEnvironment()
+        config.port = 0
+        let client = PGClient(configuration: config.postgres)
+        let app = buildApplication(
+            configuration: config, client: client, expectedMigration: 9999, logger: Logger(label: "test"))
+        try await app.test(.live) { http in
+            try await http.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("pending"))
+            }
+        }
+    }
+}
+
+@Suite("Admin command line")
+struct AdminCommandTests {
+    @Test func tenantSetupWithoutSQL() async throws {
+        try await TestDatabase.migrated()
+        let org = TestDatabase.uniqueID("org")
+        let user = TestDatabase.uniqueID("user")
+        #expect(try runJobsAPI(["org", "create", org, "--name", "Acme"]).status == 0)
+        #expect(try runJobsAPI(["org", "create", org]).status == 0, "idempotent")
+        #expect(try runJobsAPI(["user", "create", user, "--email", "u@example.com"]).status == 0)
+        #expect(try runJobsAPI(["user", "create", user]).status == 0)
+        #expect(try runJobsAPI(["member", "add", org, user, "--role", "viewer"]).status == 0)
+        #expect(try runJobsAPI(["member", "add", org, user, "--role", "admin"]).status == 0)
+
+        let created = try runJobsAPI(["apikey", "create", org, "--name", "worker", "--role", "owner"])
+        #expect(created.status == 0)
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("jak_") && !token.contains("\n") && token.count == 47, "stdout is only the token")
+
+        let listed = try runJobsAPI(["apikey", "list", org])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("worker"))
+        #expect(!listed.stdout.contains(token), "the list never shows tokens")
+
+        let session = try runJobsAPI(["session", "create", user, "--ttl", "1h"])
+        #expect(session.status == 0)
+        let sessionToken = session.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(sessionToken.hasPrefix("jas_"))
+
+        // What the database holds: hashes only, the role updated, the session live.
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await owner.shutdown() } }
+        let role = try await Database(client: owner).transaction(organization: org) { tx in
+            try await tx.query("SELECT role FROM memberships WHERE organization_id = \(org) AND user_id = \(user)")
+                .first!.decode("role", as: String.self)
+        }
+        #expect(role == "admin")
+        let app = try await TestDatabase.appClient(maxConnections: 1)
+        defer { Task { await app.shutdown() } }
+        let key = try await app.query("SELECT organization_id, role FROM auth_api_key(\(PGBytes(Token.hash(token))))")
+        #expect(try key.first?.decode("organization_id", as: String.self) == org)
+        #expect(try key.first?.decode("role", as: String.self) == "owner")
+        let memberships = try await app.query(
+            "SELECT organization_id, role FROM auth_session(\(PGBytes(Token.hash(sessionToken))))")
+        #expect(try memberships.map { try $0.decode("role", as: String.self) } == ["admin"])
+
+        #expect(try runJobsAPI(["apikey", "revoke", token]).status == 0)
+        let again = try runJobsAPI(["apikey", "revoke", token])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("no active API key"))
+        #expect(try await app.query("SELECT 1 FROM auth_api_key(\(PGBytes(Token.hash(token))))").isEmpty)
+
+        #expect(try runJobsAPI(["session", "revoke", sessionToken]).status == 0)
+        #expect(try await app.query("SELECT 1 FROM auth_session(\(PGBytes(Token.hash(sessionToken))))").isEmpty)
+    }
+
+    @Test func badInputGivesAClearMessageAndNonZeroExit() async throws {
+        try await TestDatabase.migrated()
+        let badRole = try runJobsAPI(["member", "add", "x", "y", "--role", "emperor"])
+        #expect(badRole.status != 0)
+        #expect(badRole.stderr.contains("role"))
+        let unknownOrg = try runJobsAPI(["apikey", "create", TestDatabase.uniqueID("missing")])
+        #expect(unknownOrg.status == 1)
+        #expect(unknownOrg.stderr.contains("unknown organization"))
+        #expect(unknownOrg.stdout.isEmpty)
+        let badID = try runJobsAPI(["org", "create", "has space"])
+        #expect(badID.status == 1)
+        #expect(badID.stderr.contains("organization id"))
+        let badTTL = try runJobsAPI(["session", "create", "u", "--ttl", "forever"])
+        #expect(badTTL.status != 0)
+        #expect(badTTL.stderr.contains("--ttl"))
+        let badURL = try runJobsAPI(["migrate"], environment: ["DATABASE_URL": "postgres://u:sekrit@h:5432/db?nonsense=1"])
+        #expect(badURL.status != 0)
+        #expect(!badURL.stderr.contains("sekrit"))
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@testable import LibPQ
+
+@Suite struct PGQueryTests {
+    @Test func interpolationBindsEveryValue() {
+        let id = "x'; DROP TABLE jobs; --"
+        let limit = 5
+        let query: PGQuery = "SELECT * FROM jobs WHERE job_id = \(id) LIMIT \(limit)"
+        #expect(query.sql == "SELECT * FROM jobs WHERE job_id = $1 LIMIT $2")
+        #expect(query.binds == [PGBind(value: id, type: PGType.text), PGBind(value: "5", type: PGType.int8)])
+        #expect(!query.description.contains("DROP"))
+    }
+
+    @Test func optionalNilBindsNull() {
+        let name: String? = nil
+        let query: PGQuery = "INSERT INTO t VALUES (\(name))"
+        #expect(query.binds == [PGBind(value: nil, type: 0)])
+    }
+
+    @Test func unsafeRawInsertsText() {
+        let query: PGQuery = "SELECT \(unsafeRaw: "count(*)") FROM t WHERE a = \(true)"
+        #expect(query.sql == "SELECT count(*) FROM t WHERE a = $1")
+        #expect(query.binds.first?.value == "t")
+    }
+
+    @Test(arguments: [
+        ("2026-11-29 04:46:12.123+00", 1_795_927_572.123),
+        ("2026-11-29 04:46:12+00", 1_795_927_572.0),
+        ("2026-11-29T04:46:12.5Z", 1_795_927_572.5),
+        ("2026-11-29 06:46:12.123456+02", 1_795_927_572.123456),
+        ("2026-11-28 23:16:12-05:30", 1_795_927_572.0),
+    ])
+    func parsesTimestamps(text: String, epoch: Double) throws {
+        let date = try #require(PGTimestamp.parse(text))
+        #expect(abs(date.timeIntervalSince1970 - epoch) < 0.000_001)
+    }
+
+    @Test(arguments: ["", "2026-11-29", "2026-11-29 04:46", "2026-13-29 04:46:12+00x", "garbage"])
+    func rejectsBadTimestamps(text: String) {
+        #expect(PGTimestamp.parse(text) == nil)
+    }
+
+    @Test func formatsTimestampsInUTCWithMicroseconds() {
+        let date = Date(timeIntervalSince1970: 1_795_927_572.123456)
+        #expect(PGTimestamp.format(date) == "2026-11-29T04:46:12.123456Z")
+        #expect(PGTimestamp.parse(PGTimestamp.format(date))! == date)
+        #expect(PGTimestamp.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500000Z")
+    }
+
+    @Test func byteaRoundTrip() throws {
+        let bytes = PGBytes([0, 1, 0x7f, 0x80, 0xff])
+        #expect(bytes.pgBind.value == "\\x00017f80ff")
+        #expect(PGBytes(pgText: "\\x00017f80FF", type: PGType.bytea) == bytes)
+        #expect(PGBytes(pgText: "00017f", type: PGType.bytea) == nil)
+        #expect(PGBytes(pgText: "\\x0g", type: PGType.bytea) == nil)
+    }
+
+    @Test func doubleSpecialValues() {
+        #expect(Double.nan.pgBind.value == "NaN")
+        #expect(Double.infinity.pgBind.value == "Infinity")
+        #expect((-Double.infinity).pgBind.value == "-Infinity")
+        #expect(Double(pgText: "1.5e+300", type: PGType.float8) == 1.5e300)
+        #expect(Double(pgText: "-Infinity", type: PGType.float8) == -.infinity)
+    }
+
+    @Test func integerAndBoolDecoding() {
+        #expect(Int64(pgText: "9007199254740991", type: PGType.int8) == 9_007_199_254_740_991)
+        #expect(Int(pgText: "x", type: PGType.int8) == nil)
+        #expect(Bool(pgText: "t", type: PGType.bool) == true)
+        #expect(Bool(pgText: "f", type: PGType.bool) == false)
+        #expect(Bool(pgText: "maybe", type: PGType.bool) == nil)
+    }
+
+    @Test func rowDecodingNamesTheColumn() throws {
+        let rows = PGRows(
+            columns: ["a", "b"], types: [PGType.int8, PGType.text], cells: [["1", nil]], commandTag: "SELECT 1")
+        let row = try #require(rows.first)
+        #expect(try row.decode("a", as: Int.self) == 1)
+        #expect(try row.decode("b", as: String?.self) == nil)
+        let nullError = #expect(throws: PGError.self) { try row.decode("b", as: String.self) }
+        #expect(nullError?.code == .decoding)
+        #expect(nullError?.column == "b")
+        let typeError = #expect(throws: PGError.self) {
+            _ = try PGRows(columns: ["n"], types: [PGType.text], cells: [["abc"]], commandTag: "").first!
+                .decode("n", as: Int.self)
+        }
+        #expect(typeError?.column == "n")
+        #expect(typeError?.description.contains("n") == true)
+        let missing = #expect(throws: PGError.self) { try row.decode("nope", as: Int.self) }
+        #expect(missing?.code == .usage)
+        #expect(rows.affectedRows == 1)
+    }
+}
+
+@Suite struct PGErrorTests {
+    @Test func unavailableClassification() {
+        #expect(PGError(code: .connection, message: "x").isUnavailable)
+        #expect(PGError(code: .poolTimeout, message: "x").isUnavailable)
+        #expect(PGError(code: .server, sqlState: .adminShutdown, message: "x").isUnavailable)
+        #expect(PGError(code: .server, sqlState: SQLState(rawValue: "08006"), message: "x").isUnavailable)
+        #expect(!PGError(code: .server, sqlState: .uniqueViolation, message: "x").isUnavailable)
+        #expect(!PGError(code: .decoding, message: "x").isUnavailable)
+    }
+
+    @Test func descriptionCarriesStateButNoValues() {
+        let error = PGError(
+            code: .server, sqlState: .uniqueViolation, message: "duplicate key", detail: "Key (id)=(secret) exists",
+            constraint: "jobs_pkey")
+        #expect(error.description.contains("23505"))
+        #expect(error.description.contains("jobs_pkey"))
+        #expect(!error.description.contains("secret"))
+    }
+
+    @Test func passwordsAreScrubbedFromMessages() {
+        let secrets = PGConnection.secrets(in: "postgres://bob:hunter2%21@db.internal:5432/app")
+        #expect(secrets.contains("hunter2!"))
+        let message = PGConnection.scrub("password authentication failed: hunter2! hunter2%21", secrets: secrets)
+        #expect(!message.contains("hunter2"))
+        let conninfo = PGConnection.secrets(in: "host=x password=s3cr3t dbname=y")
+        #expect(conninfo.contains("s3cr3t"))
+    }
+
+    @Test func malformedConnectionStringErrorHidesIt() {
+        let error = #expect(throws: PGError.self) {
+            try PGConnection.validate(connectionString: "postgres://u:topsecret@h:5432/db?bogus=1")
+        }
+        #expect(error?.code == .connection)
+        #expect(error?.message.contains("topsecret") == false)
+    }
+}

@@ -190,7 +190,11 @@ public enum PGTimestamp {
     public static func format(_ date: Date) -> String {
         var micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
         if !micros.isFinite { micros = 0 }
-        let total = Int64(micros)
+        return format(microseconds: Int64(micros))
+    }
+
+    /// Formats microseconds since the Unix epoch exactly (no floating point on the way).
+    public static func format(microseconds total: Int64) -> String {
         var seconds = total / 1_000_000
         var fraction = total % 1_000_000
         if fraction < 0 {
@@ -281,5 +285,22 @@ public enum PGTimestamp {
         parts.tm_sec = Int32(second)
         let epoch = Int64(timegm(&parts)) - Int64(offset)
         return Date(timeIntervalSince1970: Double(epoch) + Double(micros) / 1_000_000)
+    }
+}
+
+/// A `text[]` parameter, quoted element by element.
+public struct PGTextArray: PGEncodable, Hashable {
+    public var elements: [String]
+    public init(_ elements: [String]) { self.elements = elements }
+    public var pgBind: PGBind {
+        let quoted = elements.map { element -> String in
+            var out = "\""
+            for character in element.unicodeScalars {
+                if character == "\"" || character == "\\" { out.append("\\") }
+                out.unicodeScalars.append(character)
+            }
+            return out + "\""
+        }
+        return PGBind(value: "{" + quoted.joined(separator: ",") + "}", type: PGType.textArray)
     }
 }

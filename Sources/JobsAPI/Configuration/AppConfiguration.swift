@@ -16,6 +16,11 @@ public struct AppConfiguration: Sendable {
     public var unnamedStatements = false
     public var migrationsDirectory: String?
     public var logLevel: Logger.Level = .info
+    /// How long an authenticated token is trusted without asking the database (at most 30 s,
+    /// so a revoked key stops working within that time).
+    public var authCacheTTL: Duration = .seconds(10)
+    /// The per-job cap on stored errors (and, separately, warnings).
+    public var limits = Limits()
 
     public init() {}
 
@@ -39,6 +44,12 @@ public struct AppConfiguration: Sendable {
         if let v = value("DB_UNNAMED_STATEMENTS") { config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS") }
         if let v = value("MIGRATIONS_DIR") { config.migrationsDirectory = v }
         if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
+        if let v = value("AUTH_CACHE_TTL_SECONDS") {
+            config.authCacheTTL = .seconds(try parseInt(v, name: "AUTH_CACHE_TTL_SECONDS", range: 0...30))
+        }
+        if let v = value("MAX_EVENTS_PER_JOB") {
+            config.limits.maxEventsPerJob = Int64(try parseInt(v, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))
+        }
         return config
     }
 

@@ -14,6 +14,8 @@ public struct HealthController: Sendable {
         self.expectedMigration = expectedMigration
     }
 
+    static let routes: [(method: HTTPRequest.Method, path: String)] = [(.get, "/healthz"), (.get, "/readyz")]
+
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
         router.get("readyz") { _, _ in await self.readiness() }

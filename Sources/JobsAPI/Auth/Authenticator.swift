@@ -1,0 +1,90 @@
+import Foundation
+import LibPQ
+import NIOConcurrencyHelpers
+
+/// Verifies session tokens. The built-in verifier reads the sessions table; a Stytch verifier
+/// can plug in behind the same interface.
+public protocol SessionVerifier: Sendable {
+    /// The user and memberships of a live session, or nil for an unknown, expired or ended one.
+    func verify(sessionToken: String) async throws -> Principal?
+}
+
+/// Sessions created by `jobs-api session create`, looked up by SHA-256 through `auth_session`.
+public struct DatabaseSessionVerifier: SessionVerifier {
+    let client: PGClient
+
+    public init(client: PGClient) {
+        self.client = client
+    }
+
+    public func verify(sessionToken: String) async throws -> Principal? {
+        let rows = try await client.query(
+            "SELECT user_id, organization_id, role FROM auth_session(\(PGBytes(Token.hash(sessionToken))))")
+        guard let first = rows.first else { return nil }
+        var memberships: [Principal.Membership] = []
+        for row in rows {
+            guard let org = try row.decode("organization_id", as: String?.self),
+                let role = Role(rawValue: try row.decode("role", as: String?.self) ?? "")
+            else { continue }
+            memberships.append(.init(organizationID: org, role: role))
+        }
+        return .user(userID: try first.decode("user_id"), memberships: memberships)
+    }
+}
+
+/// Turns a bearer token or session cookie into a principal, caching positive answers briefly.
+///
+/// Lookups are by SHA-256 of the token (an index lookup on a hash reveals nothing about how
+/// close a guess was). A revoked key or ended session stops working once its cache entry
+/// expires: `cacheTTL` is capped at 30 seconds.
+public final class Authenticator: Sendable {
+    let client: PGClient
+    let sessions: any SessionVerifier
+    let cacheTTL: Duration
+    private let cache = NIOLockedValueBox([String: (Principal, ContinuousClock.Instant)]())
+    private static let maxCacheEntries = 10_000
+
+    public init(client: PGClient, sessions: any SessionVerifier, cacheTTL: Duration = .seconds(10)) {
+        self.client = client
+        self.sessions = sessions
+        self.cacheTTL = min(cacheTTL, .seconds(30))
+    }
+
+    public enum Credential: Sendable {
+        case bearer(String)
+        case sessionCookie(String)
+    }
+
+    /// The principal, or nil for a malformed, unknown, expired or revoked token.
+    public func authenticate(_ credential: Credential) async throws -> Principal? {
+        let (token, isCookie): (String, Bool) =
+            switch credential {
+            case .bearer(let t): (t, false)
+            case .sessionCookie(let t): (t, true)
+            }
+        guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
+        let key = (isCookie ? "c:" : "b:") + token
+        let now = ContinuousClock.now
+        if cacheTTL > .zero, let (principal, expiry) = cache.withLockedValue({ $0[key] }), expiry > now {
+            return principal
+        }
+        let principal: Principal?
+        if !isCookie && token.hasPrefix(Token.apiKeyPrefix) {
+            let rows = try await client.query(
+                "SELECT organization_id, key_id, role FROM auth_api_key(\(PGBytes(Token.hash(token))))")
+            principal = try rows.first.flatMap { row in
+                guard let role = Role(rawValue: try row.decode("role")) else { return nil }
+                return .apiKey(keyID: try row.decode("key_id"), organizationID: try row.decode("organization_id"), role: role)
+            }
+        } else {
+            principal = try await sessions.verify(sessionToken: token)
+        }
+        if let principal, cacheTTL > .zero {
+            cache.withLockedValue { entries in
+                if entries.count >= Self.maxCacheEntries { entries.removeAll(keepingCapacity: true) }
+                entries[key] = (principal, now + cacheTTL)
+            }
+        }
+        return principal
+    }
+}

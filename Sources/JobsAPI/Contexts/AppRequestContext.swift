@@ -1,0 +1,47 @@
+import Hummingbird
+
+/// Who is calling: an API key (workers) or a user session (people).
+public enum Principal: Sendable, Equatable {
+    case apiKey(keyID: String, organizationID: String, role: Role)
+    case user(userID: String, memberships: [Membership])
+
+    public struct Membership: Sendable, Equatable {
+        public var organizationID: String
+        public var role: Role
+    }
+}
+
+/// The resolved tenant of an `/api` request: the organization it acts in, who acts, and the
+/// role there. Set by `TenantMiddleware` before any handler runs.
+public struct TenantContext: Sendable, Equatable {
+    public var organizationID: String
+    public var principal: Principal
+    public var role: Role
+
+    /// The user id of a session principal (the default `triggered_by`), nil for API keys.
+    public var userID: String? {
+        if case .user(let id, _) = principal { return id }
+        return nil
+    }
+
+    public func require(_ permission: Permission) throws(APIError) {
+        guard role.permissions.contains(permission) else { throw .missingPermission(permission) }
+    }
+}
+
+/// The request context of every route.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `TenantMiddleware` on `/api` routes.
+    public var tenant: TenantContext?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// The tenant, which `/api` handlers can rely on (the middleware ran first).
+    public func requireTenant() throws(APIError) -> TenantContext {
+        guard let tenant else { throw .unauthorized }
+        return tenant
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Reading a JSON request body within the contract's limits.
+enum RequestBody {
+    /// Reads at most 1 MiB (`413` past it, without buffering more), requires a JSON
+    /// `Content-Type` for a non-empty body (`415`), and parses it strictly (`422 json_invalid`).
+    /// An empty body is nil, or a `422` "Field required" when `required`.
+    static func read(_ request: Request, required: Bool) async throws -> JSONValue? {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Limits.maxBodyBytes {
+            throw APIError.payloadTooLarge
+        }
+        var buffer = try await request.body.collect(upTo: Limits.maxBodyBytes)
+        guard buffer.readableBytes > 0 else {
+            if required {
+                throw APIError.validation([ValidationIssue("body", msg: "Field required", type: "missing")])
+            }
+            return nil
+        }
+        guard isJSON(request.headers[.contentType]) else { throw APIError.unsupportedMediaType }
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw APIError.validation([
+                ValidationIssue(
+                    loc: [.key("body"), .index(error.offset)], msg: "JSON decode error: \(error.message)",
+                    type: "json_invalid")
+            ])
+        }
+    }
+
+    /// `application/json` or `application/<something>+json`, any parameters.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        } ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+}

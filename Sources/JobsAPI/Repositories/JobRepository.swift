@@ -1,0 +1,255 @@
+import Foundation
+import LibPQ
+
+/// The SQL of jobs and their events. Every statement filters by organization and runs in a
+/// transaction scoped to it (`Database.transaction(organization:)`), so RLS backs every filter.
+public struct JobRepository: Sendable {
+    public let database: Database
+    public let limits: Limits
+
+    public init(database: Database, limits: Limits) {
+        self.database = database
+        self.limits = limits
+    }
+
+    static let columns = """
+        organization_id, job_id, job_type, status, total_items, processed_items, failed_items, warned_items,
+        error_count, warning_count, stored_error_count, stored_warning_count, metadata, error_message,
+        triggered_by, ended_by, created_at, started_at, completed_at, updated_at,
+        (extract(epoch FROM created_at) * 1000000)::int8 AS created_us
+        """
+
+    // MARK: Create and read
+
+    public func create(_ job: Job) async throws {
+        _ = try await database.transaction(organization: job.organizationID) { tx in
+            try await tx.query(
+                """
+                INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
+                                  created_at, updated_at)
+                VALUES (\(job.organizationID), \(job.jobID), \(job.jobType), \(job.status.rawValue), \(job.totalItems),
+                        \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
+                        \(job.createdAt), \(job.updatedAt))
+                """)
+        }
+    }
+
+    /// The job with its most recent 100 errors and warnings, or nil.
+    public func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
+        try await database.transaction(organization: organization) { tx in
+            guard let job = try await Self.load(id, organization: organization, lock: false, tx) else { return nil }
+            return (job, try await Self.recentEvents(of: job, tx))
+        }
+    }
+
+    /// The job row alone (the cheap status view), or nil.
+    public func jobRow(_ id: String, in organization: String) async throws -> Job? {
+        try await database.transaction(organization: organization) { tx in
+            try await Self.load(id, organization: organization, lock: false, tx)
+        }
+    }
+
+    static func load(_ id: String, organization: String, lock: Bool, _ tx: PGLease) async throws -> Job? {
+        let rows = try await tx.query(
+            """
+            SELECT \(unsafeRaw: columns) FROM jobs
+            WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
+            """)
+        return try rows.first.map(decodeJob)
+    }
+
+    static func recentEvents(of job: Job, _ tx: PGLease) async throws -> [JobEvent] {
+        if job.storedErrorCount == 0 && job.storedWarningCount == 0 { return [] }
+        let rows = try await tx.query(
+            """
+            (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
+             WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID) AND kind = 'error'
+               AND seq > \(job.storedErrorCount - Int64(Limits.recentEvents)) ORDER BY seq)
+            UNION ALL
+            (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
+             WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID) AND kind = 'warning'
+               AND seq > \(job.storedWarningCount - Int64(Limits.recentEvents)) ORDER BY seq)
+            """)
+        return try rows.map(decodeEvent).sorted { ($0.kind.rawValue, $0.seq) < ($1.kind.rawValue, $1.seq) }
+    }
+
+    // MARK: List
+
+    public struct ListFilter: Sendable, Equatable {
+        public var statuses: [JobStatus] = []
+        public var jobType: String?
+        public var triggeredBy: String?
+        public var createdAfter: Date?
+        public var createdBefore: Date?
+        public var limit = 50
+        public var cursor: ListCursor?
+        public init() {}
+    }
+
+    /// One page, newest first, and the cursor of the next page (nil on the last).
+    public func list(_ filter: ListFilter, in organization: String) async throws -> ([Job], ListCursor?) {
+        // The statement is assembled from constant fragments only; every value is bound.
+        var query: PGQuery = "SELECT \(unsafeRaw: Self.columns) FROM jobs WHERE organization_id = \(organization)"
+        if !filter.statuses.isEmpty {
+            query.append("status = ANY(", PGTextArray(filter.statuses.map(\.rawValue)), ")")
+        }
+        if let jobType = filter.jobType { query.append("job_type = ", jobType, "") }
+        if let triggeredBy = filter.triggeredBy { query.append("triggered_by = ", triggeredBy, "") }
+        if let after = filter.createdAfter { query.append("created_at >= ", after, "") }
+        if let before = filter.createdBefore { query.append("created_at < ", before, "") }
+        if let cursor = filter.cursor {
+            query.append(
+                "(created_at, job_id) < (", PGTimestamp.format(microseconds: cursor.createdMicros),
+                "::timestamptz, ", cursor.jobID, ")")
+        }
+        query.sql += " ORDER BY created_at DESC, job_id DESC LIMIT \(filter.limit + 1)"
+        let rows = try await database.transaction(organization: organization) { tx in try await tx.query(query) }
+        var jobs: [Job] = []
+        var lastMicros: Int64 = 0
+        for row in rows.prefix(filter.limit) {
+            jobs.append(try Self.decodeJob(row))
+            lastMicros = try row.decode("created_us", as: Int64.self)
+        }
+        let next = rows.count > filter.limit ? ListCursor(createdMicros: lastMicros, jobID: jobs.last!.jobID) : nil
+        return (jobs, next)
+    }
+
+    // MARK: Events pages
+
+    /// Events of one kind after `afterSeq`, oldest first; nil when the job does not exist.
+    public func events(
+        of id: String, kind: EventKind, in organization: String, limit: Int, afterSeq: Int64
+    ) async throws -> ([JobEvent], Int64?)? {
+        try await database.transaction(organization: organization) { tx in
+            let exists = try await tx.query(
+                "SELECT 1 AS one FROM jobs WHERE organization_id = \(organization) AND job_id = \(id)")
+            guard !exists.isEmpty else { return nil }
+            let rows = try await tx.query(
+                """
+                SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
+                WHERE organization_id = \(organization) AND job_id = \(id) AND kind = \(kind.rawValue) AND seq > \(afterSeq)
+                ORDER BY seq LIMIT \(limit + 1)
+                """)
+            let events = try rows.prefix(limit).map(Self.decodeEvent)
+            return (events, rows.count > limit ? events.last?.seq : nil)
+        }
+    }
+
+    // MARK: Changes under the row lock
+
+    /// Locks the job, applies `change` to it, writes back what changed, and returns the job
+    /// with its recent events. `change` returns the events to append; it may throw to refuse.
+    public func update(
+        _ id: String, in organization: String,
+        _ change: @Sendable (inout Job) throws -> [JobEvent]
+    ) async throws -> (Job, [JobEvent])? {
+        try await database.transaction(organization: organization) { tx in
+            guard let before = try await Self.load(id, organization: organization, lock: true, tx) else { return nil }
+            var job = before
+            let appended = try change(&job)
+            if job != before {
+                try await Self.write(job, tx)
+            }
+            if !appended.isEmpty {
+                try await Self.insert(appended, of: job, tx)
+            }
+            return (job, try await Self.recentEvents(of: job, tx))
+        }
+    }
+
+    static func write(_ job: Job, _ tx: PGLease) async throws {
+        try await tx.query(
+            """
+            UPDATE jobs SET status = \(job.status.rawValue), total_items = \(job.totalItems),
+                processed_items = \(job.processedItems), failed_items = \(job.failedItems),
+                warned_items = \(job.warnedItems), error_count = \(job.errorCount), warning_count = \(job.warningCount),
+                stored_error_count = \(job.storedErrorCount), stored_warning_count = \(job.storedWarningCount),
+                metadata = \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)),
+                error_message = \(job.errorMessage), ended_by = \(job.endedBy?.rawValue),
+                started_at = COALESCE(started_at, \(job.startedAt)), completed_at = COALESCE(completed_at, \(job.completedAt)),
+                updated_at = \(job.updatedAt)
+            WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
+            """)
+    }
+
+    static func insert(_ events: [JobEvent], of job: Job, _ tx: PGLease) async throws {
+        for event in events {
+            try await tx.query(
+                """
+                INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, entity_type, error_type, message,
+                                        details, step, created_at)
+                VALUES (\(job.organizationID), \(job.jobID), \(event.kind.rawValue), \(event.seq), \(event.entityKey),
+                        \(event.entityType), \(event.errorType), \(event.message),
+                        \(PGJSON(text: JSONValue.object(event.details).compactJSON)), \(event.step), \(event.timestamp))
+                """)
+        }
+    }
+
+    // MARK: Decoding
+
+    static func decodeJob(_ row: PGRow) throws -> Job {
+        var job = Job(
+            organizationID: try row.decode("organization_id"), jobID: try row.decode("job_id"),
+            jobType: try row.decode("job_type"), totalItems: try row.decode("total_items"),
+            metadata: try decodeObject(row, "metadata"), triggeredBy: try row.decode("triggered_by", as: String?.self),
+            now: try row.decode("created_at"))
+        guard let status = JobStatus(rawValue: try row.decode("status")) else {
+            throw PGError(code: .decoding, message: "unknown job status", column: "status")
+        }
+        job.status = status
+        job.processedItems = try row.decode("processed_items")
+        job.failedItems = try row.decode("failed_items")
+        job.warnedItems = try row.decode("warned_items")
+        job.errorCount = try row.decode("error_count")
+        job.warningCount = try row.decode("warning_count")
+        job.storedErrorCount = try row.decode("stored_error_count")
+        job.storedWarningCount = try row.decode("stored_warning_count")
+        job.errorMessage = try row.decode("error_message", as: String?.self)
+        job.endedBy = try row.decode("ended_by", as: String?.self).flatMap(EndedBy.init(rawValue:))
+        job.startedAt = try row.decode("started_at", as: Date?.self)
+        job.completedAt = try row.decode("completed_at", as: Date?.self)
+        job.updatedAt = try row.decode("updated_at")
+        return job
+    }
+
+    static func decodeEvent(_ row: PGRow) throws -> JobEvent {
+        JobEvent(
+            kind: EventKind(rawValue: try row.decode("kind")) ?? .error, seq: try row.decode("seq"),
+            entityKey: try row.decode("entity_key"), entityType: try row.decode("entity_type"),
+            errorType: try row.decode("error_type"), message: try row.decode("message"),
+            details: try decodeObject(row, "details"), step: try row.decode("step", as: String?.self),
+            timestamp: try row.decode("created_at"))
+    }
+
+    static func decodeObject(_ row: PGRow, _ column: String) throws -> JSONObject {
+        let text = try row.decode(column, as: PGJSON.self).text
+        guard case .object(let object) = try JSONParser.parse(text, maxDepth: 10_000) else {
+            throw PGError(code: .decoding, message: "column \(column) is not a JSON object", column: column)
+        }
+        return object
+    }
+}
+
+/// The position after the last job of a list page: (created_at in µs, job_id), opaque to clients.
+public struct ListCursor: Sendable, Equatable {
+    public var createdMicros: Int64
+    public var jobID: String
+}
+
+extension PGQuery {
+    /// Appends `AND <prefix>$n<suffix>` binding `value` (constant SQL around one bound value).
+    mutating func append(_ prefix: String, _ value: some PGEncodable, _ suffix: String) {
+        binds.append(value.pgBind)
+        sql += " AND \(prefix)$\(binds.count)\(suffix)"
+    }
+
+    /// Appends a two-value row comparison, e.g. `(a, b) < ($n::timestamptz, $m)`.
+    mutating func append(
+        _ prefix: String, _ first: some PGEncodable, _ middle: String, _ second: some PGEncodable, _ suffix: String
+    ) {
+        binds.append(first.pgBind)
+        sql += " AND \(prefix)$\(binds.count)"
+        binds.append(second.pgBind)
+        sql += "\(middle)$\(binds.count)\(suffix)"
+    }
+}

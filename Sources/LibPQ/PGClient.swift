@@ -44,7 +44,9 @@ public final class PGClient: Service, Sendable {
     public func withConnection<T>(
         isolation: isolated (any Actor)? = #isolation, _ body: (PGLease) async throws -> T
     ) async throws -> T {
+        let started = ContinuousClock.now
         let connection = try await acquire()
+        configuration.acquireObserver?(ContinuousClock.now - started)
         let lease = PGLease(connection: connection, threads: threads)
         do {
             let value = try await body(lease)

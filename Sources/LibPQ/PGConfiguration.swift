@@ -18,6 +18,8 @@ public struct PGConfiguration: Sendable {
     public var unnamedStatementsOnly: Bool
     /// `application_name` reported to the server (visible in `pg_stat_activity`).
     public var applicationName: String
+    /// Called after each successful acquire with how long it waited (for metrics).
+    public var acquireObserver: (@Sendable (Duration) -> Void)?
 
     public init(
         connectionString: String? = nil, role: String? = nil, maxConnections: Int = 10,

@@ -50,12 +50,8 @@ final class PGConnection: @unchecked Sendable {
         // Timestamps come back in ISO style so `PGTimestamp.parse` can read them.
         _ = try? executeScript("SET DateStyle TO ISO")
         if let role = configuration.role, !role.isEmpty {
-            do {
-                _ = try execute(PGQuery(sql: "SELECT set_config('role', $1, false)", binds: [role.pgBind]))
-            } catch {
-                PQfinish(handle)
-                throw error
-            }
+            // On failure `deinit` closes the handle: every stored property is set by now.
+            _ = try execute(PGQuery(sql: "SELECT set_config('role', $1, false)", binds: [role.pgBind]))
         }
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import JobsAPI
 import LibPQ
 import Logging
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server.")
@@ -22,7 +23,9 @@ struct Serve: AsyncParsableCommand {
             if let host { config.host = host }
             if let port { config.port = try AppConfiguration.parsePort(String(port), name: "--port") }
             let level = config.logLevel
+            let json = JSONLogHandler.wantsJSON(format: ProcessInfo.processInfo.environment["LOG_FORMAT"])
             LoggingSystem.bootstrap { label in
+                if json { return JSONLogHandler(label: label, level: level) }
                 var handler = StreamLogHandler.standardOutput(label: label)
                 handler.logLevel = level
                 return handler
@@ -30,15 +33,25 @@ struct Serve: AsyncParsableCommand {
             var logger = Logger(label: "jobs-api")
             logger.logLevel = config.logLevel
 
-            let client = PGClient(configuration: config.postgres, logger: logger)
-            let migrator = PGMigrator(client: client, directory: config.resolvedMigrationsDirectory(), logger: logger)
+            let metrics = AppMetrics()
+            var pg = config.postgres
+            pg.acquireObserver = { metrics.poolAcquired(after: $0) }
+            // Check migrations as the login role: before they ran, the runtime role may not exist.
+            var ownerConfig = pg
+            ownerConfig.role = nil
+            ownerConfig.maxConnections = 1
+            let owner = PGClient(configuration: ownerConfig, logger: logger)
+            let migrator = PGMigrator(client: owner, directory: config.resolvedMigrationsDirectory(), logger: logger)
             let status: PGMigrator.Status
             do {
                 status = try await migrator.status()
+                await owner.shutdown()
             } catch {
-                await client.shutdown()
+                await owner.shutdown()
                 throw error
             }
+            let client = PGClient(configuration: pg, logger: logger)
+            metrics.attach(client)
             guard status.isCurrent else {
                 await client.shutdown()
                 let names = status.pending.map(\.fileName)
@@ -48,9 +61,24 @@ struct Serve: AsyncParsableCommand {
                         "\(status.pending.count) migration(s) pending (\(names.joined(separator: ", "))); run `jobs-api migrate` first")
             }
             let expected = try migrator.files().last?.version ?? 0
+            let drain = DrainState()
             let app = buildApplication(
-                configuration: config, client: client, expectedMigration: expected, logger: logger)
-            try await app.runService()
+                configuration: config, client: client, expectedMigration: expected, logger: logger, drain: drain,
+                metrics: metrics)
+            // SIGTERM/SIGINT: the drain monitor (last, so first to hear it) turns /readyz to 503, then
+            // the server stops accepting, finishes in-flight requests within the grace period, and
+            // the pool closes. Past the grace period the rest is cancelled.
+            var group = ServiceGroupConfiguration(
+                services: [.init(service: app), .init(service: DrainMonitor(state: drain))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = config.shutdownGrace
+            group.maximumCancellationDuration = .seconds(2)
+            do {
+                try await ServiceGroup(configuration: group).run()
+            } catch {
+                logger.warning("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
+            }
+            logger.info("stopped")
         }
     }
 }

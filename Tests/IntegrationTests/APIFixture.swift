@@ -88,10 +88,15 @@ func withAPI(
     config.poolSize = poolSize
     config.limits.maxEventsPerJob = maxEventsPerJob
     config.authCacheTTL = authCacheTTL
-    let client = PGClient(configuration: config.postgres)
+    let metrics = AppMetrics()
+    var pg = config.postgres
+    pg.acquireObserver = { metrics.poolAcquired(after: $0) }
+    let client = PGClient(configuration: pg)
+    metrics.attach(client)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    let app = buildApplication(configuration: config, client: client, expectedMigration: 1, logger: logger)
+    let app = buildApplication(
+        configuration: config, client: client, expectedMigration: 1, logger: logger, metrics: metrics)
     return try await app.test(.ahc(.http)) { http in try await body(http, tenants) }
 }
 

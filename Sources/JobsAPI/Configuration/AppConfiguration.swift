@@ -19,6 +19,14 @@ public struct AppConfiguration: Sendable {
     /// How long an authenticated token is trusted without asking the database (at most 30 s,
     /// so a revoked key stops working within that time).
     public var authCacheTTL: Duration = .seconds(10)
+    /// A request body must arrive completely within this (else `408`).
+    public var requestTimeout: Duration = .seconds(30)
+    /// A connection idle this long (no request, or between keep-alive requests) is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// On SIGTERM/SIGINT: how long in-flight requests may take to finish before the rest is cancelled.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// How often expired idempotency records are deleted.
+    public var idempotencyCleanupInterval: Duration = .seconds(600)
     /// The per-job cap on stored errors (and, separately, warnings).
     public var limits = Limits()
 
@@ -46,6 +54,19 @@ public struct AppConfiguration: Sendable {
         if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
         if let v = value("AUTH_CACHE_TTL_SECONDS") {
             config.authCacheTTL = .seconds(try parseInt(v, name: "AUTH_CACHE_TTL_SECONDS", range: 0...30))
+        }
+        if let v = value("REQUEST_TIMEOUT_SECONDS") {
+            config.requestTimeout = .seconds(try parseInt(v, name: "REQUEST_TIMEOUT_SECONDS", range: 1...3600))
+        }
+        if let v = value("IDLE_TIMEOUT_SECONDS") {
+            config.idleTimeout = .seconds(try parseInt(v, name: "IDLE_TIMEOUT_SECONDS", range: 1...3600))
+        }
+        if let v = value("SHUTDOWN_GRACE_SECONDS") {
+            config.shutdownGrace = .seconds(try parseInt(v, name: "SHUTDOWN_GRACE_SECONDS", range: 0...3600))
+        }
+        if let v = value("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS") {
+            config.idempotencyCleanupInterval = .seconds(
+                try parseInt(v, name: "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", range: 1...86400))
         }
         if let v = value("MAX_EVENTS_PER_JOB") {
             config.limits.maxEventsPerJob = Int64(try parseInt(v, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOConcurrencyHelpers
 
 /// Who is calling: an API key (workers) or a user session (people).
 public enum Principal: Sendable, Equatable {
@@ -33,7 +34,12 @@ public struct TenantContext: Sendable, Equatable {
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `TenantMiddleware` on `/api` routes.
-    public var tenant: TenantContext?
+    public var tenant: TenantContext? {
+        didSet { info.organizationID = tenant?.organizationID }
+    }
+    /// Facts inner middleware learn that the outer request log needs (shared by reference,
+    /// since contexts are values passed inward).
+    public let info = RequestInfo()
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
@@ -43,5 +49,14 @@ public struct AppRequestContext: RequestContext {
     public func requireTenant() throws(APIError) -> TenantContext {
         guard let tenant else { throw .unauthorized }
         return tenant
+    }
+}
+
+/// Mutable per-request facts, shared by reference between middleware layers.
+public final class RequestInfo: Sendable {
+    private let organization = NIOLockedValueBox<String?>(nil)
+    public var organizationID: String? {
+        get { organization.withLockedValue { $0 } }
+        set { organization.withLockedValue { $0 = newValue } }
     }
 }

@@ -8,10 +8,12 @@ public struct HealthController: Sendable {
     let database: Database
     /// The newest migration version this build's files contain.
     let expectedMigration: Int
+    let drain: DrainState
 
-    public init(database: Database, expectedMigration: Int) {
+    public init(database: Database, expectedMigration: Int, drain: DrainState = DrainState()) {
         self.database = database
         self.expectedMigration = expectedMigration
+        self.drain = drain
     }
 
     static let routes: [(method: HTTPRequest.Method, path: String)] = [(.get, "/healthz"), (.get, "/readyz")]
@@ -22,6 +24,9 @@ public struct HealthController: Sendable {
     }
 
     func readiness() async -> Response {
+        if drain.isDraining {
+            return Self.json(.serviceUnavailable, #"{"status":"unavailable","detail":"the server is shutting down"}"#)
+        }
         do {
             let row = try await database.client.query(
                 "SELECT COALESCE(max(version), 0) AS version FROM schema_migrations"

@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import LibPQ
 import NIOCore
 
 /// The `/api/jobs` routes of spec §3–§4.
@@ -9,9 +11,15 @@ import NIOCore
 /// 401 → 400/403 → 403 permission → body checks → 404 → 409.
 public struct JobsController: Sendable {
     let repository: JobRepository
+    let idempotency: IdempotencyStore
+    let requestTimeout: Duration
+    let metrics: AppMetrics?
 
-    public init(repository: JobRepository) {
+    public init(repository: JobRepository, requestTimeout: Duration = .seconds(30), metrics: AppMetrics? = nil) {
         self.repository = repository
+        self.requestTimeout = requestTimeout
+        self.metrics = metrics
+        self.idempotency = IdempotencyStore(database: repository.database)
     }
 
     /// Every (method, path) this controller serves, with the path as the OpenAPI document
@@ -62,21 +70,24 @@ public struct JobsController: Sendable {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         try tenant.require(.jobCreate)
-        let body = try await RequestBody.read(request, required: true)!
+        let key = try Self.idempotencyKey(request)
+        let body = try await RequestBodyReader.read(request, required: true, timeout: requestTimeout)!
         let input = try CreateJobRequest.parse(body).get()
         let triggeredBy: String? =
             switch input.triggeredBy {
             case .none: tenant.userID
             case .some(let explicit): explicit
             }
-        let now = Date()
-        let job = Job(
-            organizationID: tenant.organizationID, jobID: JobID.generate(now: now), jobType: input.jobType,
-            totalItems: input.totalItems, metadata: input.metadata.jsonbOrdered, triggeredBy: triggeredBy, now: now)
-        try await repository.create(job)
-        var headers = HTTPFields()
-        headers[.location] = "/api/jobs/\(job.jobID)"
-        return JSONResponse.make(.created, JobJSON.job(job, events: [], now: now), headers: headers)
+        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
+            let now = Date()
+            let job = Job(
+                organizationID: tenant.organizationID, jobID: JobID.generate(now: now), jobType: input.jobType,
+                totalItems: input.totalItems, metadata: input.metadata.jsonbOrdered, triggeredBy: triggeredBy, now: now)
+            try await repository.create(job, tx)
+            metrics?.jobCreated()
+            return .init(
+                status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON, location: "/api/jobs/\(job.jobID)")
+        }
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -110,35 +121,82 @@ public struct JobsController: Sendable {
     @Sendable func progress(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         try tenant.require(.jobCreate)
-        let body = try await RequestBody.read(request, required: true)!
+        let key = try Self.idempotencyKey(request)
+        let body = try await RequestBodyReader.read(request, required: true, timeout: requestTimeout)!
         let input = try ProgressRequest.parse(body).get()
         let id = try Self.jobID(context)
-        let now = Date()
         let limits = repository.limits
-        guard
-            let (job, events) = try await repository.update(
-                id, in: tenant.organizationID,
-                { job in try ProgressRules.apply(input, to: &job, now: now, limits: limits) })
-        else { throw APIError.jobNotFound(id) }
-        return JSONResponse.make(.ok, JobJSON.job(job, events: events, now: Date()))
+        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
+            let now = Date()
+            var before: JobStatus?
+            guard
+                let (job, events) = try await repository.update(id, in: tenant.organizationID, tx, { job in
+                    before = job.status
+                    return try ProgressRules.apply(input, to: &job, now: now, limits: limits)
+                })
+            else { throw APIError.jobNotFound(id) }
+            metrics?.progressApplied()
+            if job.status.isTerminal, before != job.status { metrics?.jobEnded(job.status) }
+            return .init(status: 200, body: JobJSON.job(job, events: events, now: Date()).compactJSON, location: nil)
+        }
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         try tenant.require(.jobCancel)
-        let body = try await RequestBody.read(request, required: false)
+        let key = try Self.idempotencyKey(request)
+        let body = try await RequestBodyReader.read(request, required: false, timeout: requestTimeout)
         let input = try CancelRequest.parse(body).get()
         let id = try Self.jobID(context)
-        let now = Date()
-        guard
-            let (job, events) = try await repository.update(
-                id, in: tenant.organizationID,
-                { job in
+        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
+            let now = Date()
+            var before: JobStatus?
+            guard
+                let (job, events) = try await repository.update(id, in: tenant.organizationID, tx, { job in
+                    before = job.status
                     try ProgressRules.cancel(input, job: &job, now: now)
                     return []
                 })
-        else { throw APIError.jobNotFound(id) }
-        return JSONResponse.make(.ok, JobJSON.job(job, events: events, now: Date()))
+            else { throw APIError.jobNotFound(id) }
+            if before != job.status { metrics?.jobEnded(job.status) }
+            return .init(status: 200, body: JobJSON.job(job, events: events, now: Date()).compactJSON, location: nil)
+        }
+    }
+
+    /// Runs a change in one tenant transaction, recording or replaying it under the request's
+    /// `Idempotency-Key` (spec §5).
+    func guarded(
+        _ request: Request, tenant: TenantContext, key: String?, body: JSONValue?,
+        _ work: (PGLease) async throws -> IdempotencyStore.StoredResponse
+    ) async throws -> Response {
+        let method = request.method.rawValue
+        let hash = key == nil ? [] : IdempotencyStore.requestHash(method: method, path: request.uri.path, body: body)
+        let outcome = try await idempotency.run(
+            organization: tenant.organizationID, key: key, method: method, path: request.uri.path, hash: hash, work)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        let stored: IdempotencyStore.StoredResponse
+        switch outcome {
+        case .fresh(let response): stored = response
+        case .replay(let response):
+            stored = response
+            headers[.idempotentReplayed] = "true"
+            metrics?.idempotentReplay()
+        }
+        if let location = stored.location { headers[.location] = location }
+        return Response(
+            status: HTTPResponse.Status(code: stored.status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: stored.body)))
+    }
+
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        let values = request.headers[values: .idempotencyKey]
+        if values.count > 1 {
+            throw APIError.validation([
+                ValidationIssue("header", ["Idempotency-Key"], msg: "Value error, send Idempotency-Key once", type: "value_error")
+            ])
+        }
+        return try IdempotencyStore.validateKey(values.first)
     }
 
     func events(_ request: Request, _ context: AppRequestContext, kind: EventKind) async throws -> Response {
@@ -163,4 +221,9 @@ public struct JobsController: Sendable {
         }
         return id
     }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }

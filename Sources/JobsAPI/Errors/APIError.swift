@@ -30,6 +30,7 @@ public enum APIError: Error, Sendable, Equatable {
     case notFound(String)
     case methodNotAllowed(allowed: [String])
     case conflict(String)
+    case requestTimeout
     case payloadTooLarge
     case unsupportedMediaType
     case validation([ValidationIssue])
@@ -43,6 +44,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .notFound: return 404
         case .methodNotAllowed: return 405
         case .conflict: return 409
+        case .requestTimeout: return 408
         case .payloadTooLarge: return 413
         case .unsupportedMediaType: return 415
         case .validation: return 422
@@ -59,6 +61,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .notFound: return "not_found"
         case .methodNotAllowed: return "method_not_allowed"
         case .conflict: return "conflict"
+        case .requestTimeout: return "request_timeout"
         case .payloadTooLarge: return "payload_too_large"
         case .unsupportedMediaType: return "unsupported_media_type"
         case .validation: return "validation_error"
@@ -71,6 +74,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s): return s
         case .unauthorized: return "Not authenticated"
         case .methodNotAllowed: return "Method Not Allowed"
+        case .requestTimeout: return "The request body did not arrive in time"
         case .payloadTooLarge: return "Request body is larger than 1 MiB"
         case .unsupportedMediaType: return "Request body must be JSON (Content-Type: application/json)"
         case .validation: return "Validation error"

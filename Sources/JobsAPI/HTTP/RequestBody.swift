@@ -3,15 +3,15 @@ import Hummingbird
 import NIOCore
 
 /// Reading a JSON request body within the contract's limits.
-enum RequestBody {
+enum RequestBodyReader {
     /// Reads at most 1 MiB (`413` past it, without buffering more), requires a JSON
     /// `Content-Type` for a non-empty body (`415`), and parses it strictly (`422 json_invalid`).
     /// An empty body is nil, or a `422` "Field required" when `required`.
-    static func read(_ request: Request, required: Bool) async throws -> JSONValue? {
+    static func read(_ request: Request, required: Bool, timeout: Duration) async throws -> JSONValue? {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Limits.maxBodyBytes {
             throw APIError.payloadTooLarge
         }
-        var buffer = try await request.body.collect(upTo: Limits.maxBodyBytes)
+        var buffer = try await collect(request.body, timeout: timeout)
         guard buffer.readableBytes > 0 else {
             if required {
                 throw APIError.validation([ValidationIssue("body", msg: "Field required", type: "missing")])
@@ -28,6 +28,21 @@ enum RequestBody {
                     loc: [.key("body"), .index(error.offset)], msg: "JSON decode error: \(error.message)",
                     type: "json_invalid")
             ])
+        }
+    }
+
+    /// The whole body, or `408` when it has not fully arrived within `timeout` (a client
+    /// trickling bytes must not hold a connection and a handler forever).
+    static func collect(_ body: RequestBody, timeout: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: Limits.maxBodyBytes) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else { throw APIError.requestTimeout }
+            return buffer
         }
     }
 

@@ -94,6 +94,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "408": {
+                "$ref": "#/components/responses/RequestTimeout"
+              },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
               },
@@ -383,6 +386,9 @@ public enum OpenAPIDocument {
                   }
                 }
               },
+              "408": {
+                "$ref": "#/components/responses/RequestTimeout"
+              },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
               },
@@ -470,6 +476,9 @@ public enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "408": {
+                "$ref": "#/components/responses/RequestTimeout"
               },
               "413": {
                 "$ref": "#/components/responses/PayloadTooLarge"
@@ -596,6 +605,29 @@ public enum OpenAPIDocument {
                 "$ref": "#/components/responses/Unavailable"
               }
             }
+          }
+        },
+        "/metrics": {
+          "get": {
+            "tags": [
+              "operations"
+            ],
+            "operationId": "metrics",
+            "summary": "Prometheus metrics",
+            "description": "Prometheus text exposition format: http_requests_total and http_request_duration_seconds by method, route template and status; db_pool_* gauges and db_pool_acquire_seconds; jobs_created_total, jobs_progress_updates_applied_total, jobs_terminal_total by status, idempotent_replays_total.",
+            "responses": {
+              "200": {
+                "description": "Metrics.",
+                "content": {
+                  "text/plain": {
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            },
+            "security": []
           }
         },
         "/healthz": {
@@ -1464,7 +1496,7 @@ public enum OpenAPIDocument {
               },
               "code": {
                 "type": "string",
-                "description": "Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`."
+                "description": "Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `request_timeout`, `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal_error`."
               }
             },
             "required": [
@@ -1615,6 +1647,16 @@ public enum OpenAPIDocument {
           },
           "NotFound": {
             "description": "Unknown job, a job of another organization, or a `job_id` longer than 64 characters.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorDetail"
+                }
+              }
+            }
+          },
+          "RequestTimeout": {
+            "description": "The request body did not arrive completely within REQUEST_TIMEOUT_SECONDS; the connection is closed.",
             "content": {
               "application/json": {
                 "schema": {

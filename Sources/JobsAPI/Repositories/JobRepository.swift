@@ -21,9 +21,9 @@ public struct JobRepository: Sendable {
 
     // MARK: Create and read
 
-    public func create(_ job: Job) async throws {
-        _ = try await database.transaction(organization: job.organizationID) { tx in
-            try await tx.query(
+    /// Inserts a new job (inside the caller's tenant transaction).
+    public func create(_ job: Job, _ tx: PGLease) async throws {
+        try await tx.query(
                 """
                 INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
                                   created_at, updated_at)
@@ -31,7 +31,6 @@ public struct JobRepository: Sendable {
                         \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
                         \(job.createdAt), \(job.updatedAt))
                 """)
-        }
     }
 
     /// The job with its most recent 100 errors and warnings, or nil.
@@ -138,23 +137,22 @@ public struct JobRepository: Sendable {
     // MARK: Changes under the row lock
 
     /// Locks the job, applies `change` to it, writes back what changed, and returns the job
-    /// with its recent events. `change` returns the events to append; it may throw to refuse.
+    /// with its recent events (inside the caller's tenant transaction). `change` returns the
+    /// events to append; it may throw to refuse, which rolls the transaction back.
     public func update(
-        _ id: String, in organization: String,
-        _ change: @Sendable (inout Job) throws -> [JobEvent]
+        _ id: String, in organization: String, _ tx: PGLease,
+        _ change: (inout Job) throws -> [JobEvent]
     ) async throws -> (Job, [JobEvent])? {
-        try await database.transaction(organization: organization) { tx in
-            guard let before = try await Self.load(id, organization: organization, lock: true, tx) else { return nil }
-            var job = before
-            let appended = try change(&job)
-            if job != before {
-                try await Self.write(job, tx)
-            }
-            if !appended.isEmpty {
-                try await Self.insert(appended, of: job, tx)
-            }
-            return (job, try await Self.recentEvents(of: job, tx))
+        guard let before = try await Self.load(id, organization: organization, lock: true, tx) else { return nil }
+        var job = before
+        let appended = try change(&job)
+        if job != before {
+            try await Self.write(job, tx)
         }
+        if !appended.isEmpty {
+            try await Self.insert(appended, of: job, tx)
+        }
+        return (job, try await Self.recentEvents(of: job, tx))
     }
 
     static func write(_ job: Job, _ tx: PGLease) async throws {

@@ -31,7 +31,7 @@ public func buildRouter(
 ) -> Router<AppRequestContext> {
     let database = Database(client: client)
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics, drain: drain))
     router.add(middleware: ErrorMiddleware())
     metrics.addRoutes(to: router)
     HealthController(database: database, expectedMigration: expectedMigration, drain: drain).addRoutes(to: router)

@@ -42,4 +42,10 @@ public struct PGConfiguration: Sendable {
         guard let url = environment["DATABASE_URL"], !url.isEmpty else { return nil }
         return url
     }
+
+    /// The connection string with any password replaced by `********` (for logs).
+    public static func redacted(_ connectionString: String?) -> String {
+        guard let connectionString else { return "(libpq PG* environment)" }
+        return PGConnection.scrub(connectionString, secrets: PGConnection.secrets(in: connectionString))
+    }
 }

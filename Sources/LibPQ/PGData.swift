@@ -288,12 +288,15 @@ public enum PGTimestamp {
     }
 }
 
-/// A `text[]` parameter, quoted element by element.
+/// A `text[]` parameter, quoted element by element (nil elements are SQL NULL). Cast it in
+/// SQL (`$1::int8[]`, `$2::jsonb[]`, ...) to bind arrays of other types from their text forms.
 public struct PGTextArray: PGEncodable, Hashable {
-    public var elements: [String]
+    public var elements: [String?]
     public init(_ elements: [String]) { self.elements = elements }
+    public init(optional elements: [String?]) { self.elements = elements }
     public var pgBind: PGBind {
         let quoted = elements.map { element -> String in
+            guard let element else { return "NULL" }
             var out = "\""
             for character in element.unicodeScalars {
                 if character == "\"" || character == "\\" { out.append("\\") }

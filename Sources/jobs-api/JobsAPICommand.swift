@@ -15,7 +15,7 @@ struct JobsAPICommand: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Migrate.self, OrgCommand.self, UserCommand.self, MemberCommand.self, APIKeyCommand.self,
-            SessionCommand.self,
+            SessionCommand.self, Prune.self,
         ]
     )
 }

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
             var logger = Logger(label: "jobs-api")
             logger.logLevel = config.logLevel
 
+            logger.info(
+                "starting jobs-api",
+                metadata: Logger.Metadata(uniqueKeysWithValues: config.summary.map { ($0.0, .string($0.1)) }))
             let metrics = AppMetrics()
             var pg = config.postgres
             pg.acquireObserver = { metrics.poolAcquired(after: $0) }
@@ -61,6 +64,17 @@ struct Serve: AsyncParsableCommand {
                         "\(status.pending.count) migration(s) pending (\(names.joined(separator: ", "))); run `jobs-api migrate` first")
             }
             let expected = try migrator.files().last?.version ?? 0
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let retention = config.pruneAfter {
+                // prune_jobs may only be run by the owner (login) role, not the runtime role.
+                let pruneClient = PGClient(configuration: ownerConfig, logger: logger)
+                services.append(.init(service: pruneClient))
+                services.append(
+                    .init(
+                        service: PruneSchedule(
+                            pruner: JobPruner(client: pruneClient, logger: logger), retention: retention,
+                            interval: config.pruneInterval)))
+            }
             let drain = DrainState()
             let app = buildApplication(
                 configuration: config, client: client, expectedMigration: expected, logger: logger, drain: drain,
@@ -69,7 +83,7 @@ struct Serve: AsyncParsableCommand {
             // the server stops accepting, finishes in-flight requests within the grace period, and
             // the pool closes. Past the grace period the rest is cancelled.
             var group = ServiceGroupConfiguration(
-                services: [.init(service: app), .init(service: DrainMonitor(state: drain))],
+                services: services + [.init(service: app), .init(service: DrainMonitor(state: drain))],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             group.maximumGracefulShutdownDuration = config.shutdownGrace
             group.maximumCancellationDuration = .seconds(2)

@@ -27,6 +27,10 @@ public struct AppConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// How often expired idempotency records are deleted.
     public var idempotencyCleanupInterval: Duration = .seconds(600)
+    /// Retention of the in-server prune schedule (nil: no schedule; use `jobs-api prune`).
+    public var pruneAfter: Duration?
+    /// How often the in-server prune runs when `pruneAfter` is set.
+    public var pruneInterval: Duration = .seconds(3600)
     /// The per-job cap on stored errors (and, separately, warnings).
     public var limits = Limits()
 
@@ -68,10 +72,39 @@ public struct AppConfiguration: Sendable {
             config.idempotencyCleanupInterval = .seconds(
                 try parseInt(v, name: "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", range: 1...86400))
         }
+        if let v = value("PRUNE_AFTER") {
+            guard let d = DurationParser.parse(v), d > .zero else {
+                throw ConfigurationError(message: "PRUNE_AFTER must look like 90d, 12h or 30m, got \"\(v)\"")
+            }
+            config.pruneAfter = d
+        }
+        if let v = value("PRUNE_INTERVAL") {
+            guard let d = DurationParser.parse(v), d > .zero else {
+                throw ConfigurationError(message: "PRUNE_INTERVAL must look like 1h, 30m or 600s, got \"\(v)\"")
+            }
+            config.pruneInterval = d
+        }
         if let v = value("MAX_EVENTS_PER_JOB") {
             config.limits.maxEventsPerJob = Int64(try parseInt(v, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))
         }
         return config
+    }
+
+    /// Every setting as (name, value) for the start-up log line, with secrets masked.
+    public var summary: [(String, String)] {
+        func seconds(_ d: Duration) -> String { "\(d.components.seconds)s" }
+        return [
+            ("HOST", host), ("PORT", String(port)), ("DATABASE_URL", PGConfiguration.redacted(databaseURL)),
+            ("DB_ROLE", databaseRole), ("DB_POOL_SIZE", String(poolSize)),
+            ("DB_POOL_TIMEOUT_MS", String(poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds / 1_000_000_000_000_000)),
+            ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)), ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
+            ("LOG_LEVEL", logLevel.rawValue), ("AUTH_CACHE_TTL_SECONDS", seconds(authCacheTTL)),
+            ("REQUEST_TIMEOUT_SECONDS", seconds(requestTimeout)), ("IDLE_TIMEOUT_SECONDS", seconds(idleTimeout)),
+            ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
+            ("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", seconds(idempotencyCleanupInterval)),
+            ("PRUNE_AFTER", pruneAfter.map(seconds) ?? "off"), ("PRUNE_INTERVAL", seconds(pruneInterval)),
+            ("MAX_EVENTS_PER_JOB", String(limits.maxEventsPerJob)),
+        ]
     }
 
     public var postgres: PGConfiguration {
@@ -129,4 +162,5 @@ public struct AppConfiguration: Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }

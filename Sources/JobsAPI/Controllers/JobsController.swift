@@ -12,6 +12,7 @@ import NIOCore
 public struct JobsController: Sendable {
     let repository: JobRepository
     let idempotency: IdempotencyStore
+    let writer: JobWriter
     let requestTimeout: Duration
     let metrics: AppMetrics?
 
@@ -20,6 +21,7 @@ public struct JobsController: Sendable {
         self.requestTimeout = requestTimeout
         self.metrics = metrics
         self.idempotency = IdempotencyStore(database: repository.database)
+        self.writer = JobWriter(database: repository.database, limits: repository.limits)
     }
 
     /// Every (method, path) this controller serves, with the path as the OpenAPI document
@@ -126,19 +128,11 @@ public struct JobsController: Sendable {
         let input = try ProgressRequest.parse(body).get()
         let id = try Self.jobID(context)
         let limits = repository.limits
-        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
-            let now = Date()
-            var before: JobStatus?
-            guard
-                let (job, events) = try await repository.update(id, in: tenant.organizationID, tx, { job in
-                    before = job.status
-                    return try ProgressRules.apply(input, to: &job, now: now, limits: limits)
-                })
-            else { throw APIError.jobNotFound(id) }
-            metrics?.progressApplied()
-            if job.status.isTerminal, before != job.status { metrics?.jobEnded(job.status) }
-            return .init(status: 200, body: JobJSON.job(job, events: events, now: Date()).compactJSON, location: nil)
+        let response = try await write(request, tenant: tenant, jobID: id, key: key, body: body) { job, now throws(APIError) in
+            try ProgressRules.apply(input, to: &job, now: now, limits: limits)
         }
+        metrics?.progressApplied()
+        return response
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -148,38 +142,43 @@ public struct JobsController: Sendable {
         let body = try await RequestBodyReader.read(request, required: false, timeout: requestTimeout)
         let input = try CancelRequest.parse(body).get()
         let id = try Self.jobID(context)
-        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
-            let now = Date()
-            var before: JobStatus?
-            guard
-                let (job, events) = try await repository.update(id, in: tenant.organizationID, tx, { job in
-                    before = job.status
-                    try ProgressRules.cancel(input, job: &job, now: now)
-                    return []
-                })
-            else { throw APIError.jobNotFound(id) }
-            if before != job.status { metrics?.jobEnded(job.status) }
-            return .init(status: 200, body: JobJSON.job(job, events: events, now: Date()).compactJSON, location: nil)
+        return try await write(request, tenant: tenant, jobID: id, key: key, body: body) { job, now throws(APIError) in
+            try ProgressRules.cancel(input, job: &job, now: now)
+            return []
         }
     }
 
-    /// Runs a change in one tenant transaction, recording or replaying it under the request's
-    /// `Idempotency-Key` (spec §5).
+    /// A change to one job through the coalescing writer (one transaction per batch of requests
+    /// for the same job), recorded or replayed under the request's `Idempotency-Key`.
+    func write(
+        _ request: Request, tenant: TenantContext, jobID: String, key: String?, body: JSONValue?,
+        _ apply: @escaping @Sendable (inout Job, Date) throws(APIError) -> [JobEvent]
+    ) async throws -> Response {
+        let method = request.method.rawValue
+        let hash = key == nil ? [] : IdempotencyStore.requestHash(method: method, path: request.uri.path, body: body)
+        let outcome = try await writer.write(
+            organization: tenant.organizationID, jobID: jobID,
+            .init(apply: apply, idempotencyKey: key, method: method, path: request.uri.path, requestHash: hash))
+        if let ended = outcome.endedWith { metrics?.jobEnded(ended) }
+        return respond(outcome.response, replayed: outcome.replayed)
+    }
+
+    /// A create, in one tenant transaction, recorded or replayed under the `Idempotency-Key`.
     func guarded(
         _ request: Request, tenant: TenantContext, key: String?, body: JSONValue?,
         _ work: (PGLease) async throws -> IdempotencyStore.StoredResponse
     ) async throws -> Response {
         let method = request.method.rawValue
         let hash = key == nil ? [] : IdempotencyStore.requestHash(method: method, path: request.uri.path, body: body)
-        let outcome = try await idempotency.run(
+        let (stored, replayed) = try await idempotency.run(
             organization: tenant.organizationID, key: key, method: method, path: request.uri.path, hash: hash, work)
+        return respond(stored, replayed: replayed)
+    }
+
+    func respond(_ stored: IdempotencyStore.StoredResponse, replayed: Bool) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        let stored: IdempotencyStore.StoredResponse
-        switch outcome {
-        case .fresh(let response): stored = response
-        case .replay(let response):
-            stored = response
+        if replayed {
             headers[.idempotentReplayed] = "true"
             metrics?.idempotentReplay()
         }

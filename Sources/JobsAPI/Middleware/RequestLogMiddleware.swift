@@ -14,6 +14,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
     let metrics: AppMetrics?
+    let drain: DrainState?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -29,6 +30,10 @@ struct RequestLogMiddleware: RouterMiddleware {
             response = ErrorMiddleware<Context>.response(for: error, request: request, logger: context.logger)
         }
         response.headers[.requestID] = id
+        // While draining, the server closes each connection after its response: say so, so a
+        // keep-alive client opens a new connection (to another instance) instead of writing
+        // its next request into a closing socket.
+        if drain?.isDraining == true { response.headers[.connection] = "close" }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let route = context.endpointPath ?? "unmatched"

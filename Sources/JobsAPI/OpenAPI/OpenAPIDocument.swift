@@ -1600,7 +1600,8 @@ public enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "minLength": 1
             },
             "description": "Opaque cursor from the previous page's `next_cursor`; a bad cursor is a 422."
           }

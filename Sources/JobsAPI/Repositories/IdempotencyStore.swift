@@ -50,67 +50,98 @@ public struct IdempotencyStore: Sendable {
         return normalized
     }
 
-    enum Outcome: Sendable {
-        case fresh(StoredResponse)
+    static let reuseError = APIError.validation([
+        ValidationIssue(
+            "header", ["Idempotency-Key"], msg: "Value error, this Idempotency-Key was already used for a different request",
+            type: "value_error")
+    ])
+
+    enum Claim {
+        case claimed
         case replay(StoredResponse)
+        case mismatch
     }
 
-    /// Runs `work` in a tenant transaction, guarded by `key` when there is one.
+    /// Claims `key` inside the caller's transaction, or finds the response recorded for it.
+    /// A concurrent transaction holding the same key makes this wait until it ends.
+    static func claim(
+        _ tx: PGLease, organization: String, key: String, method: String, path: String, hash: [UInt8]
+    ) async throws -> Claim {
+        let path = normalizedPath(path)
+        try await tx.query(
+            """
+            DELETE FROM idempotency_keys
+            WHERE organization_id = \(organization) AND idempotency_key = \(key) AND expires_at <= now()
+            """)
+        let inserted = try await tx.query(
+            """
+            INSERT INTO idempotency_keys (organization_id, idempotency_key, method, path, request_hash)
+            VALUES (\(organization), \(key), \(method), \(path), \(PGBytes(hash)))
+            ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+            RETURNING 1 AS inserted
+            """)
+        if !inserted.isEmpty { return .claimed }
+        guard let stored = try await lookup(tx, organization: organization, key: key) else {
+            // Only possible if the record expired and vanished between the statements.
+            throw APIError.conflict("A request with this Idempotency-Key is in progress; retry shortly")
+        }
+        return stored.hash == hash ? .replay(stored.response) : .mismatch
+    }
+
+    /// The recorded response of a key, if it has one.
+    static func lookup(_ tx: PGLease, organization: String, key: String) async throws
+        -> (hash: [UInt8], response: StoredResponse)?
+    {
+        let rows = try await tx.query(
+            """
+            SELECT request_hash, response_status, response_body, response_headers ->> 'Location' AS location
+            FROM idempotency_keys
+            WHERE organization_id = \(organization) AND idempotency_key = \(key) AND expires_at > now()
+            """)
+        guard let row = rows.first, let status = try row.decode("response_status", as: Int?.self),
+            let body = try row.decode("response_body", as: String?.self)
+        else { return nil }
+        return (
+            try row.decode("request_hash", as: PGBytes.self).bytes,
+            StoredResponse(status: status, body: body, location: try row.decode("location", as: String?.self))
+        )
+    }
+
+    /// Stores the response of a claimed key (same transaction as the change).
+    static func record(_ tx: PGLease, organization: String, key: String, response: StoredResponse) async throws {
+        var headers = JSONObject()
+        if let location = response.location { headers["Location"] = .string(location) }
+        try await tx.query(
+            """
+            UPDATE idempotency_keys
+            SET response_status = \(response.status), response_body = \(response.body),
+                response_headers = \(PGJSON(text: JSONValue.object(headers).compactJSON))
+            WHERE organization_id = \(organization) AND idempotency_key = \(key)
+            """)
+    }
+
+    /// Gives a claimed key back (its request failed: only successes are recorded).
+    static func release(_ tx: PGLease, organization: String, key: String) async throws {
+        try await tx.query(
+            "DELETE FROM idempotency_keys WHERE organization_id = \(organization) AND idempotency_key = \(key)")
+    }
+
+    /// Runs a create (or any single change) in a tenant transaction, guarded by `key` when set.
     func run(
         organization: String, key: String?, method: String, path: String, hash: [UInt8],
         _ work: (PGLease) async throws -> StoredResponse
-    ) async throws -> Outcome {
-        guard let key else {
-            return .fresh(try await database.transaction(organization: organization) { try await work($0) })
-        }
-        let path = Self.normalizedPath(path)
-        return try await database.transaction(organization: organization) { tx in
-            try await tx.query(
-                """
-                DELETE FROM idempotency_keys
-                WHERE organization_id = \(organization) AND idempotency_key = \(key) AND expires_at <= now()
-                """)
-            let inserted = try await tx.query(
-                """
-                INSERT INTO idempotency_keys (organization_id, idempotency_key, method, path, request_hash)
-                VALUES (\(organization), \(key), \(method), \(path), \(PGBytes(hash)))
-                ON CONFLICT (organization_id, idempotency_key) DO NOTHING
-                RETURNING 1 AS inserted
-                """)
-            if inserted.isEmpty {
-                let rows = try await tx.query(
-                    """
-                    SELECT request_hash, response_status, response_body, response_headers ->> 'Location' AS location
-                    FROM idempotency_keys WHERE organization_id = \(organization) AND idempotency_key = \(key)
-                    """)
-                guard let row = rows.first, let status = try row.decode("response_status", as: Int?.self),
-                    let body = try row.decode("response_body", as: String?.self)
-                else {
-                    // Only possible if the record expired and vanished between the statements.
-                    throw APIError.conflict("A request with this Idempotency-Key is in progress; retry shortly")
+    ) async throws -> (response: StoredResponse, replayed: Bool) {
+        try await database.transaction(organization: organization) { tx in
+            if let key {
+                switch try await Self.claim(tx, organization: organization, key: key, method: method, path: path, hash: hash) {
+                case .claimed: break
+                case .replay(let stored): return (stored, true)
+                case .mismatch: throw Self.reuseError
                 }
-                guard try row.decode("request_hash", as: PGBytes.self).bytes == hash else {
-                    throw APIError.validation([
-                        ValidationIssue(
-                            "header", ["Idempotency-Key"],
-                            msg: "Value error, this Idempotency-Key was already used for a different request",
-                            type: "value_error")
-                    ])
-                }
-                return .replay(
-                    StoredResponse(status: status, body: body, location: try row.decode("location", as: String?.self)))
             }
             let response = try await work(tx)
-            var headers = JSONObject()
-            if let location = response.location { headers["Location"] = .string(location) }
-            try await tx.query(
-                """
-                UPDATE idempotency_keys
-                SET response_status = \(response.status), response_body = \(response.body),
-                    response_headers = \(PGJSON(text: JSONValue.object(headers).compactJSON))
-                WHERE organization_id = \(organization) AND idempotency_key = \(key)
-                """)
-            return .fresh(response)
+            if let key { try await Self.record(tx, organization: organization, key: key, response: response) }
+            return (response, false)
         }
     }
 }

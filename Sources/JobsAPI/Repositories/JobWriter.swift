@@ -1,0 +1,233 @@
+import Foundation
+import LibPQ
+import NIOConcurrencyHelpers
+
+/// Writes to one job (progress reports and cancels), coalescing the requests queued for the
+/// same job into one transaction.
+///
+/// Why: every write must happen under the job's row lock. When many workers report on one job,
+/// taking the lock once per request makes them queue on the row (PostgreSQL's own rate on one
+/// hot row collapses as clients grow). Here, the requests waiting for the same job form a batch:
+/// one transaction locks the row once, applies each request in arrival order to the in-memory
+/// job (each gets its own response, its own 422 or 409, exactly as if it had run alone), then
+/// writes the row once and appends all events in one statement.
+///
+/// How: the first request for a job becomes the *leader* and runs a batch with everything queued
+/// so far; when it is done it hands leadership to the first request that arrived meanwhile. No
+/// background task is needed, and a job with a single writer pays nothing extra.
+///
+/// Idempotency keys are checked per request inside the batch transaction (spec §5): a key seen
+/// earlier in the same batch is resolved against that earlier request's outcome, and the key of a
+/// request that failed is removed again before commit, so it stays free for a retry.
+public final class JobWriter: Sendable {
+    let database: Database
+    let limits: Limits
+    let maxBatch: Int
+    private let state = NIOLockedValueBox(State())
+
+    public init(database: Database, limits: Limits, maxBatch: Int = 128) {
+        self.database = database
+        self.limits = limits
+        self.maxBatch = maxBatch
+    }
+
+    /// One write: the rule to apply, and the request's idempotency data.
+    public struct Item: Sendable {
+        public var apply: @Sendable (inout Job, Date) throws(APIError) -> [JobEvent]
+        public var idempotencyKey: String?
+        public var method: String
+        public var path: String
+        public var requestHash: [UInt8]
+    }
+
+    /// What a write produced: the response to send (or replay), and facts for metrics.
+    public struct Outcome: Sendable {
+        public var response: IdempotencyStore.StoredResponse
+        public var replayed: Bool
+        public var endedWith: JobStatus?
+    }
+
+    struct Key: Hashable {
+        var organization: String
+        var jobID: String
+    }
+
+    enum Signal {
+        case done(Result<Outcome, any Error>)
+        case lead
+    }
+
+    struct Waiter {
+        var item: Item
+        var continuation: CheckedContinuation<Signal, Never>
+    }
+
+    struct State {
+        var busy: Set<Key> = []
+        var queues: [Key: [Waiter]] = [:]
+    }
+
+    public func write(organization: String, jobID: String, _ item: Item) async throws -> Outcome {
+        let key = Key(organization: organization, jobID: jobID)
+        let leadNow = state.withLockedValue { $0.busy.insert(key).inserted }
+        if !leadNow {
+            let signal = await withCheckedContinuation { (continuation: CheckedContinuation<Signal, Never>) in
+                let queued = state.withLockedValue { s -> Bool in
+                    // The leader may have finished between the two locks: then lead ourselves.
+                    if !s.busy.contains(key) {
+                        s.busy.insert(key)
+                        return false
+                    }
+                    s.queues[key, default: []].append(Waiter(item: item, continuation: continuation))
+                    return true
+                }
+                if !queued { continuation.resume(returning: .lead) }
+            }
+            if case .done(let result) = signal { return try result.get() }
+        }
+        return try await lead(key, own: item)
+    }
+
+    /// Runs one batch (our item plus what is queued), delivers the others' results, and passes
+    /// leadership on.
+    private func lead(_ key: Key, own: Item) async throws -> Outcome {
+        let others = state.withLockedValue { s -> [Waiter] in
+            let queued = s.queues[key] ?? []
+            let taken = Array(queued.prefix(maxBatch - 1))
+            let rest = Array(queued.dropFirst(taken.count))
+            s.queues[key] = rest.isEmpty ? nil : rest
+            return taken
+        }
+        let items = [own] + others.map(\.item)
+        let results: [Result<Outcome, any Error>]
+        do {
+            results = try await runBatch(key, items)
+        } catch {
+            results = Array(repeating: .failure(error), count: items.count)
+        }
+        for (waiter, result) in zip(others, results.dropFirst()) {
+            waiter.continuation.resume(returning: .done(result))
+        }
+        let next = state.withLockedValue { s -> Waiter? in
+            guard var queue = s.queues[key], !queue.isEmpty else {
+                s.queues[key] = nil
+                s.busy.remove(key)
+                return nil
+            }
+            let first = queue.removeFirst()
+            s.queues[key] = queue.isEmpty ? nil : queue
+            return first
+        }
+        next?.continuation.resume(returning: .lead)
+        return try results[0].get()
+    }
+
+    // MARK: The batch transaction
+
+    private struct KeyRecord {
+        var hash: [UInt8]
+        var outcome: Outcome?
+    }
+
+    private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
+        try await database.transaction(organization: key.organization) { tx in
+            guard var job = try await JobRepository.load(key.jobID, organization: key.organization, lock: true, tx) else {
+                return try await resolveWithoutJob(key, items, tx)
+            }
+            let original = job
+            var recent = try await JobRepository.recentEvents(of: job, tx)
+            var appended: [JobEvent] = []
+            var results: [Result<Outcome, any Error>] = []
+            var keys: [String: KeyRecord] = [:]
+            var recordedKeys: [(String, Outcome)] = []
+
+            for item in items {
+                // Idempotency: replay, refuse a reuse, or claim the key.
+                if let idempotencyKey = item.idempotencyKey {
+                    if let earlier = keys[idempotencyKey] {
+                        if let outcome = earlier.outcome {
+                            if earlier.hash == item.requestHash {
+                                results.append(.success(Outcome(response: outcome.response, replayed: true, endedWith: nil)))
+                            } else {
+                                results.append(.failure(IdempotencyStore.reuseError))
+                            }
+                            continue
+                        }
+                        // The earlier request with this key failed and released it: claim it again.
+                    } else {
+                        switch try await IdempotencyStore.claim(
+                            tx, organization: key.organization, key: idempotencyKey, method: item.method, path: item.path,
+                            hash: item.requestHash)
+                        {
+                        case .claimed: break
+                        case .replay(let stored):
+                            results.append(.success(Outcome(response: stored, replayed: true, endedWith: nil)))
+                            continue
+                        case .mismatch:
+                            results.append(.failure(IdempotencyStore.reuseError))
+                            continue
+                        }
+                    }
+                }
+                let now = Date()
+                var next = job
+                do {
+                    let events = try item.apply(&next, now)
+                    let statusBefore = job.status
+                    job = next
+                    appended += events
+                    recent += events
+                    let body = JobJSON.job(job, events: Self.lastHundred(recent), now: now).compactJSON
+                    let outcome = Outcome(
+                        response: .init(status: 200, body: body, location: nil), replayed: false,
+                        endedWith: job.status != statusBefore && job.status.isTerminal ? job.status : nil)
+                    results.append(.success(outcome))
+                    if let idempotencyKey = item.idempotencyKey {
+                        keys[idempotencyKey] = KeyRecord(hash: item.requestHash, outcome: outcome)
+                        recordedKeys.append((idempotencyKey, outcome))
+                    }
+                } catch {
+                    results.append(.failure(error))
+                    if let idempotencyKey = item.idempotencyKey {
+                        // Only successful responses are recorded: free the key again.
+                        keys[idempotencyKey] = KeyRecord(hash: item.requestHash, outcome: nil)
+                        try await IdempotencyStore.release(tx, organization: key.organization, key: idempotencyKey)
+                    }
+                }
+            }
+            if job != original { try await JobRepository.write(job, tx) }
+            if !appended.isEmpty { try await JobRepository.insert(appended, of: job, tx) }
+            for (idempotencyKey, outcome) in recordedKeys {
+                try await IdempotencyStore.record(tx, organization: key.organization, key: idempotencyKey, response: outcome.response)
+            }
+            return results
+        }
+    }
+
+    /// The job does not exist (or is another organization's): 404 for each request — except
+    /// that a key already recorded still replays or refuses as §5 says.
+    private func resolveWithoutJob(_ key: Key, _ items: [Item], _ tx: PGLease) async throws -> [Result<Outcome, any Error>] {
+        var results: [Result<Outcome, any Error>] = []
+        for item in items {
+            if let idempotencyKey = item.idempotencyKey,
+                let stored = try await IdempotencyStore.lookup(tx, organization: key.organization, key: idempotencyKey)
+            {
+                if stored.hash == item.requestHash {
+                    results.append(.success(Outcome(response: stored.response, replayed: true, endedWith: nil)))
+                } else {
+                    results.append(.failure(IdempotencyStore.reuseError))
+                }
+                continue
+            }
+            results.append(.failure(APIError.jobNotFound(key.jobID)))
+        }
+        return results
+    }
+
+    /// The most recent 100 of each kind, oldest first.
+    static func lastHundred(_ events: [JobEvent]) -> [JobEvent] {
+        let errors = events.filter { $0.kind == .error }.suffix(Limits.recentEvents)
+        let warnings = events.filter { $0.kind == .warning }.suffix(Limits.recentEvents)
+        return Array(errors) + Array(warnings)
+    }
+}

@@ -45,10 +45,13 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The backoff before retry `attempt` (1 = the first retry) without jitter:
     /// `min(maxDelay, baseDelay × 2^(attempt−1))`. Attempts below 1 count as 1.
     public func nominalDelay(forAttempt attempt: Int) -> Duration {
-        let exponent = min(max(attempt, 1) - 1, 62)
-        let factor = Double(sign: .plus, exponent: exponent, significand: 1)  // 2^exponent
-        let seconds = min(maxDelay.seconds, baseDelay.seconds * factor)
-        return .seconds(seconds)
+        var delay = baseDelay
+        var doublings = max(attempt, 1) - 1
+        while doublings > 0 && (delay < maxDelay) && (delay > .zero) {
+            delay = delay * 2
+            doublings -= 1
+        }
+        return min(delay, maxDelay)
     }
 
     /// The wait before retry `attempt` (1 = the first retry), with jitter: a value in
@@ -60,10 +63,10 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// ``delay(forAttempt:)`` with a given source of randomness (for tests).
     public func delay(forAttempt attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
-        let nominal = nominalDelay(forAttempt: attempt).seconds
-        guard jitter > 0 else { return .seconds(nominal) }
+        let nominal = nominalDelay(forAttempt: attempt)
+        guard jitter > 0 else { return nominal }
         let cut = Double.random(in: 0..<1, using: &generator) * jitter
-        return .seconds(nominal * (1 - cut))
+        return nominal * (1 - cut)
     }
 
     /// The wait before retry `attempt` when the response said `Retry-After: retryAfter` seconds

@@ -170,17 +170,27 @@ public struct JobRepository: Sendable {
             """)
     }
 
+    /// Appends events in one statement whatever their number (arrays unnested server-side, so
+    /// the statement text, and its prepared plan, stay the same).
     static func insert(_ events: [JobEvent], of job: Job, _ tx: PGLease) async throws {
-        for event in events {
-            try await tx.query(
-                """
-                INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, entity_type, error_type, message,
-                                        details, step, created_at)
-                VALUES (\(job.organizationID), \(job.jobID), \(event.kind.rawValue), \(event.seq), \(event.entityKey),
-                        \(event.entityType), \(event.errorType), \(event.message),
-                        \(PGJSON(text: JSONValue.object(event.details).compactJSON)), \(event.step), \(event.timestamp))
-                """)
-        }
+        guard !events.isEmpty else { return }
+        try await tx.query(
+            """
+            INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, entity_type, error_type, message,
+                                    details, step, created_at)
+            SELECT \(job.organizationID), \(job.jobID), e.kind, e.seq, e.entity_key, e.entity_type, e.error_type,
+                   e.message, e.details, e.step, e.created_at
+            FROM unnest(\(PGTextArray(events.map(\.kind.rawValue)))::text[],
+                        \(PGTextArray(events.map { String($0.seq) }))::int8[],
+                        \(PGTextArray(events.map(\.entityKey)))::text[],
+                        \(PGTextArray(events.map(\.entityType)))::text[],
+                        \(PGTextArray(events.map(\.errorType)))::text[],
+                        \(PGTextArray(events.map(\.message)))::text[],
+                        \(PGTextArray(events.map { JSONValue.object($0.details).compactJSON }))::jsonb[],
+                        \(PGTextArray(optional: events.map(\.step)))::text[],
+                        \(PGTextArray(events.map { PGTimestamp.format($0.timestamp) }))::timestamptz[])
+                 AS e(kind, seq, entity_key, entity_type, error_type, message, details, step, created_at)
+            """)
     }
 
     // MARK: Decoding

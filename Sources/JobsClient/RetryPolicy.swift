@@ -20,7 +20,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public var requestTimeout: Duration
 
     /// Six attempts, 0.2 s doubling up to 5 s, 25 % jitter, 10 s per attempt: about 6 s of
-    /// backoff in all before giving up.
+    /// backoff in all before giving up. Against a refused connection each attempt lasts its
+    /// whole `requestTimeout` (AsyncHTTPClient keeps reconnecting within it), so a worker rides
+    /// out about a minute of server downtime.
     public static let `default` = RetryPolicy()
 
     /// One attempt only.

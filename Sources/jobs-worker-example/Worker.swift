@@ -50,12 +50,17 @@ struct JobsWorkerExample: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw usageError("cannot read \(file): \(error.localizedDescription)")
+        }
         let table: CSVTable
         do {
-            let text = try String(contentsOfFile: file, encoding: .utf8)
             table = try CSVTable(parsing: text)
         } catch {
-            throw usageError("cannot read \(file): \(error)")
+            throw usageError("\(file): \(error)")
         }
         guard let skuColumn = table.columnIndex("sku"), let priceColumn = table.columnIndex("price") else {
             throw usageError("\(file) needs a header row with `sku` and `price` columns")

@@ -28,10 +28,12 @@ $$;
 GRANT USAGE ON SCHEMA public TO jobs_api_maintenance;
 GRANT SELECT, DELETE ON idempotency_keys TO jobs_api_maintenance;
 
+-- Policies granted to a role also apply to its members, and the migrating owner is a member of
+-- jobs_api_maintenance: the current_user test keeps them to the function's own execution.
 CREATE POLICY maintenance_expired_select ON idempotency_keys FOR SELECT TO jobs_api_maintenance
-    USING (expires_at <= now());
+    USING (current_user = 'jobs_api_maintenance' AND expires_at <= now());
 CREATE POLICY maintenance_expired_delete ON idempotency_keys FOR DELETE TO jobs_api_maintenance
-    USING (expires_at <= now());
+    USING (current_user = 'jobs_api_maintenance' AND expires_at <= now());
 COMMENT ON POLICY maintenance_expired_select ON idempotency_keys IS
     'jobs_api_maintenance sees expired records only (of every organization), to delete them.';
 COMMENT ON POLICY maintenance_expired_delete ON idempotency_keys IS
@@ -59,7 +61,21 @@ AS $$
     SELECT count(*) FROM deleted
 $$;
 
-ALTER FUNCTION purge_expired_idempotency_keys(integer) OWNER TO jobs_api_maintenance;
+-- A non-superuser may only give an object to a role that has CREATE on its schema;
+-- grant it to jobs_api_maintenance just for the hand-over when it lacks it.
+DO $$
+DECLARE
+    need_create boolean := NOT has_schema_privilege('jobs_api_maintenance', 'public', 'CREATE');
+BEGIN
+    IF need_create THEN
+        GRANT CREATE ON SCHEMA public TO jobs_api_maintenance;
+    END IF;
+    ALTER FUNCTION purge_expired_idempotency_keys(integer) OWNER TO jobs_api_maintenance;
+    IF need_create THEN
+        REVOKE CREATE ON SCHEMA public FROM jobs_api_maintenance;
+    END IF;
+END
+$$;
 REVOKE ALL ON FUNCTION purge_expired_idempotency_keys(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION purge_expired_idempotency_keys(integer) TO jobs_api_app;
 COMMENT ON FUNCTION purge_expired_idempotency_keys(integer) IS

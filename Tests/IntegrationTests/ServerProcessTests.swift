@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import JobsAPI
+import LibPQ
+import NIOCore
+import Testing
+
+/// The real `jobs-api serve` process: structured logs, request ids, configuration errors and
+/// graceful shutdown on SIGTERM.
+@Suite("jobs-api serve as a process")
+struct ServerProcessTests {
+    @Test func jsonRequestLogsAndCleanShutdownOnSIGTERM() async throws {
+        try await TestDatabase.migrated()
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        let admin = AdminService(database: Database(client: owner))
+        let org = TestDatabase.uniqueID("org_proc")
+        try await admin.createOrganization(org, name: nil)
+        let token = try await admin.createAPIKey(organization: org, name: "proc", role: .editor)
+        await owner.shutdown()
+
+        let port = Int.random(in: 20_000...29_999)
+        let logURL = FileManager.default.temporaryDirectory.appendingPathComponent(TestDatabase.uniqueID("serve") + ".log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: logURL) }
+        let log = try FileHandle(forWritingTo: logURL)
+        let process = Process()
+        process.executableURL = TestDatabase.binary
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PORT"] = String(port)
+        environment["HOST"] = "127.0.0.1"
+        environment["LOG_FORMAT"] = "json"
+        environment["SHUTDOWN_GRACE_SECONDS"] = "5"
+        environment["MIGRATIONS_DIR"] = TestDatabase.migrationsDirectory
+        process.environment = environment
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = http.shutdown() }
+        let base = "http://127.0.0.1:\(port)"
+        var ready = false
+        for _ in 0..<150 where !ready {
+            if let response = try? await http.execute(HTTPClientRequest(url: "\(base)/readyz"), timeout: .seconds(2)),
+                response.status == .ok
+            {
+                ready = true
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(ready, "the server became ready")
+
+        var request = HTTPClientRequest(url: "\(base)/api/jobs/")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Request-ID", value: "trace-proc-1")
+        request.body = .bytes(ByteBuffer(string: #"{"job_type": "x", "total_items": 1}"#))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        #expect(response.status == .created)
+        #expect(response.headers.first(name: "X-Request-ID") == "trace-proc-1")
+
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning, "exits within the grace period")
+        #expect(process.terminationStatus == 0)
+        try log.close()
+
+        let text = try String(contentsOf: logURL, encoding: .utf8)
+        #expect(!text.contains(token), "tokens never reach the logs")
+        #expect(!text.contains(String(token.dropFirst(4))))
+        let lines = text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(lines.count >= 3, "every line is JSON: \(text.prefix(500))")
+        let requestLine = lines.first { $0["request_id"] as? String == "trace-proc-1" }
+        #expect(requestLine?["msg"] as? String == "request")
+        #expect(requestLine?["route"] as? String == "/api/jobs")
+        #expect(requestLine?["method"] as? String == "POST")
+        #expect((requestLine?["status"] as? NSNumber)?.intValue == 201)
+        #expect(requestLine?["organization_id"] as? String == org)
+        #expect(requestLine?["duration_ms"] is NSNumber)
+        #expect(lines.contains { $0["msg"] as? String == "starting jobs-api" && $0["DB_POOL_SIZE"] != nil })
+    }
+
+    @Test func badSettingsExitWithCode2AndNameTheSetting() throws {
+        for (name, value) in [("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "chatty"), ("PRUNE_AFTER", "soon")] {
+            let result = try runJobsAPI(["serve"], environment: [name: value])
+            #expect(result.status == 2, "\(name)=\(value): \(result.stderr)")
+            #expect(result.stderr.contains(name))
+        }
+    }
+
+    @Test func databaseURLPasswordIsMaskedInTheStartupSummary() {
+        var config = AppConfiguration()
+        config.databaseURL = "postgres://app:s3cret-pw@db.example:5432/jobs"
+        let summary = Dictionary(uniqueKeysWithValues: config.summary)
+        #expect(summary["DATABASE_URL"]?.contains("s3cret-pw") == false)
+        #expect(summary["DATABASE_URL"]?.contains("db.example") == true)
+    }
+}

@@ -118,3 +118,61 @@ struct AdminCommandTests {
         #expect(!badURL.stderr.contains("sekrit"))
     }
 }
+
+@Suite("Retention command")
+struct PruneCommandTests {
+    @Test func pruneDeletesOnlyOldTerminalJobs() async throws {
+        try await TestDatabase.migrated()
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        let admin = AdminService(database: Database(client: owner))
+        let org = TestDatabase.uniqueID("org_prune")
+        try await admin.createOrganization(org, name: nil)
+        let old = TestDatabase.uniqueID("job_old")
+        let recent = TestDatabase.uniqueID("job_new")
+        let running = TestDatabase.uniqueID("job_run")
+        _ = try await Database(client: owner).transaction(organization: org) { tx in
+            for (id, status, ended) in [(old, "completed", "400 days"), (recent, "completed", "1 day"), (running, "in_progress", "")] {
+                if status == "in_progress" {
+                    try await tx.query(
+                        """
+                        INSERT INTO jobs (organization_id, job_id, job_type, status, started_at, created_at, updated_at)
+                        VALUES (\(org), \(id), 't', 'in_progress', now() - interval '500 days', now() - interval '500 days', now() - interval '500 days')
+                        """)
+                } else {
+                    try await tx.query(
+                        """
+                        INSERT INTO jobs (organization_id, job_id, job_type, status, ended_by, created_at, completed_at, updated_at)
+                        VALUES (\(org), \(id), 't', \(status), 'mark_completed', now() - \(ended)::interval - interval '1 hour',
+                                now() - \(ended)::interval, now() - \(ended)::interval)
+                        """)
+                    try await tx.query(
+                        """
+                        INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, error_type, message)
+                        VALUES (\(org), \(id), 'error', 1, 'k', 'e', 'm')
+                        """)
+                }
+            }
+        }
+        let dry = try runJobsAPI(["prune", "--older-than", "365d", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.hasPrefix("would delete "))
+        let real = try runJobsAPI(["prune", "--older-than", "365d", "--batch-size", "2"])
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(real.stdout.hasPrefix("deleted "))
+        let left = try await Database(client: owner).transaction(organization: org) { tx in
+            try await tx.query("SELECT job_id FROM jobs WHERE organization_id = \(org) ORDER BY job_id")
+                .map { try $0.decode("job_id", as: String.self) }
+        }
+        #expect(Set(left) == [recent, running], "only the old terminal job went")
+        let events = try await Database(client: owner).transaction(organization: org) { tx in
+            try await tx.query("SELECT count(*) AS n FROM job_events WHERE organization_id = \(org) AND job_id = \(old)")
+                .first!.decode("n", as: Int.self)
+        }
+        #expect(events == 0, "its events went with it")
+        let bad = try runJobsAPI(["prune", "--older-than", "soon"])
+        #expect(bad.status == 2)
+        let badStatus = try runJobsAPI(["prune", "--older-than", "1d", "--status", "pending"])
+        #expect(badStatus.status == 2)
+        await owner.shutdown()
+    }
+}

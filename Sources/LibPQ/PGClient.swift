@@ -321,6 +321,20 @@ public struct PGLease: Sendable {
         }
     }
 
+    /// Sends the statements in one round trip (libpq pipeline mode) and returns their rows in
+    /// order. Outside an explicit transaction they form one implicit transaction; the first
+    /// failure aborts the rest and is thrown.
+    @discardableResult
+    public func pipeline(_ queries: [PGQuery]) async throws -> [PGRows] {
+        let connection = self.connection
+        if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran") }
+        return try await withTaskCancellationHandler {
+            try await threads.runBlocking { try connection.executePipeline(queries) }
+        } onCancel: {
+            connection.cancel()
+        }
+    }
+
     /// Runs trusted SQL text that may contain several statements (migration files only).
     @discardableResult
     public func script(_ sql: String) async throws -> PGRows {

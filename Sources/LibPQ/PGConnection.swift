@@ -123,6 +123,92 @@ final class PGConnection: @unchecked Sendable {
         return try consume(result)
     }
 
+    /// Sends every statement in one round trip (libpq pipeline mode) and returns their results
+    /// in order. Outside an explicit transaction they run as one implicit transaction; the
+    /// first error aborts the rest and is thrown.
+    func executePipeline(_ queries: [PGQuery]) throws -> [PGRows] {
+        for query in queries {
+            for (index, bind) in query.binds.enumerated() where bind.value?.utf8.contains(0) == true {
+                throw PGError(code: .usage, message: "parameter $\(index + 1) contains a NUL character")
+            }
+        }
+        guard PQenterPipelineMode(conn) == 1 else { throw lastError(prefix: "cannot enter pipeline mode") }
+        // What each sent command is, so results can be matched to it.
+        enum Sent { case prepare(sql: String, name: String), query(Int) }
+        var sent: [Sent] = []
+        var newNames: [String: String] = [:]
+        var sendFailed = false
+        for (index, query) in queries.enumerated() {
+            let count = Int32(query.binds.count)
+            let types = query.binds.map { Oid($0.type) }
+            let ok: Int32 = withOptionalCStringArray(query.binds.map(\.value)) { values in
+                if unnamedOnly {
+                    return PQsendQueryParams(conn, query.sql, count, types, values, nil, nil, 0)
+                }
+                var name = statementNames[query.sql] ?? newNames[query.sql]
+                if name == nil {
+                    let fresh = "s\(statementNames.count + newNames.count + 1)"
+                    guard PQsendPrepare(conn, fresh, query.sql, count, types) == 1 else { return 0 }
+                    sent.append(.prepare(sql: query.sql, name: fresh))
+                    newNames[query.sql] = fresh
+                    name = fresh
+                }
+                return PQsendQueryPrepared(conn, name!, count, values, nil, nil, 0)
+            }
+            if ok != 1 {
+                sendFailed = true
+                break
+            }
+            sent.append(.query(index))
+        }
+        let syncOK = PQpipelineSync(conn) == 1
+        var results = [PGRows?](repeating: nil, count: queries.count)
+        var firstError: (any Error)?
+        // Drain everything up to the sync point, whatever happened.
+        // Each command yields its result then one NULL; the sync point ends the pipeline.
+        var position = 0
+        while syncOK {
+            guard let result = PQgetResult(conn) else {
+                position += 1
+                if !isConnected || position > sent.count + 1 { break }
+                continue
+            }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            guard position < sent.count else {
+                PQclear(result)
+                continue
+            }
+            switch sent[position] {
+            case .prepare(let sql, let name):
+                if status == PGRES_COMMAND_OK {
+                    statementNames[sql] = name
+                    PQclear(result)
+                } else if status == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                } else {
+                    do { _ = try consume(result) } catch { if firstError == nil { firstError = error } }
+                }
+            case .query(let index):
+                if status == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                } else {
+                    do { results[index] = try consume(result) } catch { if firstError == nil { firstError = error } }
+                }
+            }
+        }
+        _ = PQexitPipelineMode(conn)
+        if let firstError { throw firstError }
+        if sendFailed || !syncOK { throw lastError(prefix: "cannot send the pipeline") }
+        guard results.allSatisfy({ $0 != nil }) else {
+            throw PGError(code: .connection, message: "the pipeline ended before every statement answered")
+        }
+        return results.map { $0! }
+    }
+
     /// Runs trusted SQL text that may hold several statements (migration files). Never for input.
     @discardableResult
     func executeScript(_ sql: String) throws -> PGRows {

@@ -303,3 +303,57 @@ actor OrderRecorder {
     var values: [Int] = []
     func append(_ value: Int) { values.append(value) }
 }
+
+@Suite("LibPQ pipeline mode")
+struct PipelineTests {
+    @Test func statementsRunInOrderInOneImplicitTransaction() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        for round in 0..<3 {  // the second round reuses the prepared statements
+            let results = try await client.withConnection { lease in
+                try await lease.pipeline([
+                    "SELECT set_config('app.probe', \("value-\(round)"), true) AS v",
+                    "SELECT current_setting('app.probe', true) AS v",
+                    "SELECT \(round)::int8 AS v",
+                ])
+            }
+            #expect(results.count == 3)
+            #expect(try results[1].first!.decode("v", as: String.self) == "value-\(round)", "same transaction")
+            #expect(try results[2].first!.decode("v", as: Int.self) == round)
+        }
+        // The setting was transaction-local: gone afterwards.
+        let after = try await client.query("SELECT coalesce(current_setting('app.probe', true), '') AS v").first!
+        #expect(try after.decode("v", as: String.self) == "")
+    }
+
+    @Test func anErrorAbortsTheRestAndRollsBack() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE pipe_probe (k int PRIMARY KEY)")
+        let error = await #expect(throws: PGError.self) {
+            try await client.withConnection { lease in
+                try await lease.pipeline([
+                    "INSERT INTO pipe_probe VALUES (\(1))", "SELECT 1/0 AS boom", "INSERT INTO pipe_probe VALUES (\(2))",
+                ])
+            }
+        }
+        #expect(error?.sqlState == SQLState(rawValue: "22012"))
+        let count = try await client.query("SELECT count(*) AS n FROM pipe_probe").first!.decode("n", as: Int.self)
+        #expect(count == 0, "the implicit transaction rolled back")
+        // The connection is usable again, in and out of pipeline mode.
+        #expect(try await client.query("SELECT 7 AS v").first!.decode("v", as: Int.self) == 7)
+        let again = try await client.withConnection { try await $0.pipeline(["SELECT \(8)::int8 AS v"]) }
+        #expect(try again[0].first!.decode("v", as: Int.self) == 8)
+    }
+
+    @Test func explicitTransactionsSpanPipelines() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.query("CREATE TEMP TABLE pipe_tx (k int PRIMARY KEY)")
+        try await client.withConnection { lease in
+            try await lease.pipeline(["BEGIN", "INSERT INTO pipe_tx VALUES (\(1))"])
+            try await lease.pipeline(["INSERT INTO pipe_tx VALUES (\(2))", "COMMIT"])
+        }
+        #expect(try await client.query("SELECT count(*) AS n FROM pipe_tx").first!.decode("n", as: Int.self) == 2)
+    }
+}

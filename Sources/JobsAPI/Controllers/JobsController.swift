@@ -80,15 +80,25 @@ public struct JobsController: Sendable {
             case .none: tenant.userID
             case .some(let explicit): explicit
             }
-        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
+        func newJob() -> (Job, IdempotencyStore.StoredResponse) {
             let now = Date()
             let job = Job(
                 organizationID: tenant.organizationID, jobID: JobID.generate(now: now), jobType: input.jobType,
                 totalItems: input.totalItems, metadata: input.metadata.jsonbOrdered, triggeredBy: triggeredBy, now: now)
+            return (job, .init(status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON, location: "/api/jobs/\(job.jobID)"))
+        }
+        guard key != nil else {
+            // No key: one round trip.
+            let (job, response) = newJob()
+            try await repository.create(job)
+            metrics?.jobCreated()
+            return respond(response, replayed: false)
+        }
+        return try await guarded(request, tenant: tenant, key: key, body: body) { tx in
+            let (job, response) = newJob()
             try await repository.create(job, tx)
             metrics?.jobCreated()
-            return .init(
-                status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON, location: "/api/jobs/\(job.jobID)")
+            return response
         }
     }
 

@@ -21,4 +21,15 @@ public struct Database: Sendable {
             return try await body(lease)
         }
     }
+
+    /// Runs `queries` in one round trip: the tenant setting and the statements are pipelined and
+    /// run as one implicit transaction (so the setting applies to them and to nothing after, and
+    /// they commit or fail together).
+    public func read(organization: String, _ queries: [PGQuery]) async throws -> [PGRows] {
+        try await client.withConnection { lease in
+            let results = try await lease.pipeline(
+                ["SELECT set_config('app.organization_id', \(organization), true)"] + queries)
+            return Array(results.dropFirst())
+        }
+    }
 }

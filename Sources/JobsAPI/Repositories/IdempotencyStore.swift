@@ -109,15 +109,18 @@ public struct IdempotencyStore: Sendable {
 
     /// Stores the response of a claimed key (same transaction as the change).
     static func record(_ tx: PGLease, organization: String, key: String, response: StoredResponse) async throws {
+        try await tx.query(recordQuery(organization: organization, key: key, response: response))
+    }
+
+    static func recordQuery(organization: String, key: String, response: StoredResponse) -> PGQuery {
         var headers = JSONObject()
         if let location = response.location { headers["Location"] = .string(location) }
-        try await tx.query(
-            """
+        return """
             UPDATE idempotency_keys
             SET response_status = \(response.status), response_body = \(response.body),
                 response_headers = \(PGJSON(text: JSONValue.object(headers).compactJSON))
             WHERE organization_id = \(organization) AND idempotency_key = \(key)
-            """)
+            """
     }
 
     /// Gives a claimed key back (its request failed: only successes are recorded).

@@ -23,29 +23,64 @@ public struct JobRepository: Sendable {
 
     /// Inserts a new job (inside the caller's tenant transaction).
     public func create(_ job: Job, _ tx: PGLease) async throws {
-        try await tx.query(
+        try await tx.query(Self.insertJobQuery(job))
+    }
+
+    /// Inserts a new job in one round trip (its own implicit transaction).
+    public func create(_ job: Job) async throws {
+        _ = try await database.read(organization: job.organizationID, [Self.insertJobQuery(job)])
+    }
+
+    static func insertJobQuery(_ job: Job) -> PGQuery {
                 """
                 INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
                                   created_at, updated_at)
                 VALUES (\(job.organizationID), \(job.jobID), \(job.jobType), \(job.status.rawValue), \(job.totalItems),
                         \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
                         \(job.createdAt), \(job.updatedAt))
-                """)
+                """
     }
 
-    /// The job with its most recent 100 errors and warnings, or nil.
+    /// The job with its most recent 100 errors and warnings, or nil (one round trip).
     public func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
-        try await database.transaction(organization: organization) { tx in
-            guard let job = try await Self.load(id, organization: organization, lock: false, tx) else { return nil }
-            return (job, try await Self.recentEvents(of: job, tx))
-        }
+        let results = try await database.read(
+            organization: organization, [Self.selectJob(id, organization: organization, lock: false), Self.recentEventsQuery(id, organization: organization)])
+        guard let row = results[0].first else { return nil }
+        return (try Self.decodeJob(row), try Self.decodeEvents(results[1]))
     }
 
-    /// The job row alone (the cheap status view), or nil.
+    /// The job row alone (the cheap status view), or nil (one round trip).
     public func jobRow(_ id: String, in organization: String) async throws -> Job? {
-        try await database.transaction(organization: organization) { tx in
-            try await Self.load(id, organization: organization, lock: false, tx)
-        }
+        let results = try await database.read(
+            organization: organization, [Self.selectJob(id, organization: organization, lock: false)])
+        return try results[0].first.map(Self.decodeJob)
+    }
+
+    static func selectJob(_ id: String, organization: String, lock: Bool) -> PGQuery {
+        """
+        SELECT \(unsafeRaw: columns) FROM jobs
+        WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
+        """
+    }
+
+    /// The most recent 100 errors and warnings, found from the job row's stored counts in the
+    /// same statement (two bounded index range scans), so it can be pipelined with the row.
+    static func recentEventsQuery(_ id: String, organization: String) -> PGQuery {
+        """
+        (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
+         WHERE organization_id = \(organization) AND job_id = \(id) AND kind = 'error'
+           AND seq > (SELECT stored_error_count - 100 FROM jobs WHERE organization_id = \(organization) AND job_id = \(id))
+         ORDER BY seq)
+        UNION ALL
+        (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
+         WHERE organization_id = \(organization) AND job_id = \(id) AND kind = 'warning'
+           AND seq > (SELECT stored_warning_count - 100 FROM jobs WHERE organization_id = \(organization) AND job_id = \(id))
+         ORDER BY seq)
+        """
+    }
+
+    static func decodeEvents(_ rows: PGRows) throws -> [JobEvent] {
+        try rows.map(decodeEvent).sorted { ($0.kind.rawValue, $0.seq) < ($1.kind.rawValue, $1.seq) }
     }
 
     static func load(_ id: String, organization: String, lock: Bool, _ tx: PGLease) async throws -> Job? {
@@ -102,7 +137,7 @@ public struct JobRepository: Sendable {
                 "::timestamptz, ", cursor.jobID, ")")
         }
         query.sql += " ORDER BY created_at DESC, job_id DESC LIMIT \(filter.limit + 1)"
-        let rows = try await database.transaction(organization: organization) { tx in try await tx.query(query) }
+        let rows = try await database.read(organization: organization, [query])[0]
         var jobs: [Job] = []
         var lastMicros: Int64 = 0
         for row in rows.prefix(filter.limit) {
@@ -119,19 +154,19 @@ public struct JobRepository: Sendable {
     public func events(
         of id: String, kind: EventKind, in organization: String, limit: Int, afterSeq: Int64
     ) async throws -> ([JobEvent], Int64?)? {
-        try await database.transaction(organization: organization) { tx in
-            let exists = try await tx.query(
-                "SELECT 1 AS one FROM jobs WHERE organization_id = \(organization) AND job_id = \(id)")
-            guard !exists.isEmpty else { return nil }
-            let rows = try await tx.query(
+        let results = try await database.read(
+            organization: organization,
+            [
+                "SELECT 1 AS one FROM jobs WHERE organization_id = \(organization) AND job_id = \(id)",
                 """
                 SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
                 WHERE organization_id = \(organization) AND job_id = \(id) AND kind = \(kind.rawValue) AND seq > \(afterSeq)
                 ORDER BY seq LIMIT \(limit + 1)
-                """)
-            let events = try rows.prefix(limit).map(Self.decodeEvent)
-            return (events, rows.count > limit ? events.last?.seq : nil)
-        }
+                """,
+            ])
+        guard !results[0].isEmpty else { return nil }
+        let events = try results[1].prefix(limit).map(Self.decodeEvent)
+        return (events, results[1].count > limit ? events.last?.seq : nil)
     }
 
     // MARK: Changes under the row lock
@@ -156,8 +191,11 @@ public struct JobRepository: Sendable {
     }
 
     static func write(_ job: Job, _ tx: PGLease) async throws {
-        try await tx.query(
-            """
+        try await tx.query(writeQuery(job))
+    }
+
+    static func writeQuery(_ job: Job) -> PGQuery {
+        """
             UPDATE jobs SET status = \(job.status.rawValue), total_items = \(job.totalItems),
                 processed_items = \(job.processedItems), failed_items = \(job.failedItems),
                 warned_items = \(job.warnedItems), error_count = \(job.errorCount), warning_count = \(job.warningCount),
@@ -166,16 +204,19 @@ public struct JobRepository: Sendable {
                 error_message = \(job.errorMessage), ended_by = \(job.endedBy?.rawValue),
                 started_at = COALESCE(started_at, \(job.startedAt)), completed_at = COALESCE(completed_at, \(job.completedAt)),
                 updated_at = \(job.updatedAt)
-            WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
-            """)
+        WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
+        """
     }
 
     /// Appends events in one statement whatever their number (arrays unnested server-side, so
     /// the statement text, and its prepared plan, stay the same).
     static func insert(_ events: [JobEvent], of job: Job, _ tx: PGLease) async throws {
         guard !events.isEmpty else { return }
-        try await tx.query(
-            """
+        try await tx.query(insertQuery(events, of: job))
+    }
+
+    static func insertQuery(_ events: [JobEvent], of job: Job) -> PGQuery {
+        """
             INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, entity_type, error_type, message,
                                     details, step, created_at)
             SELECT \(job.organizationID), \(job.jobID), e.kind, e.seq, e.entity_key, e.entity_type, e.error_type,
@@ -190,7 +231,7 @@ public struct JobRepository: Sendable {
                         \(PGTextArray(optional: events.map(\.step)))::text[],
                         \(PGTextArray(events.map { PGTimestamp.format($0.timestamp) }))::timestamptz[])
                  AS e(kind, seq, entity_key, entity_type, error_type, message, details, step, created_at)
-            """)
+        """
     }
 
     // MARK: Decoding

@@ -129,13 +129,25 @@ public final class JobWriter: Sendable {
         var outcome: Outcome?
     }
 
+    /// The transaction takes two round trips when no idempotency key is involved: one pipeline
+    /// begins, sets the tenant, locks and reads the row and its recent events; the other writes
+    /// the row, appends the events, records keys and commits. The lock is held for the time in
+    /// between, which is in-memory work only.
     private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
-        try await database.transaction(organization: key.organization) { tx in
-            guard var job = try await JobRepository.load(key.jobID, organization: key.organization, lock: true, tx) else {
-                return try await resolveWithoutJob(key, items, tx)
+        try await database.client.withConnection { tx in
+            let opened = try await tx.pipeline([
+                "BEGIN", "SELECT set_config('app.organization_id', \(key.organization), true)",
+                JobRepository.selectJob(key.jobID, organization: key.organization, lock: true),
+                JobRepository.recentEventsQuery(key.jobID, organization: key.organization),
+            ])
+            guard let row = opened[2].first else {
+                let results = try await resolveWithoutJob(key, items, tx)
+                try await Self.commit(tx, [])
+                return results
             }
+            var job = try JobRepository.decodeJob(row)
             let original = job
-            var recent = try await JobRepository.recentEvents(of: job, tx)
+            var recent = try JobRepository.decodeEvents(opened[3])
             var appended: [JobEvent] = []
             var results: [Result<Outcome, any Error>] = []
             var keys: [String: KeyRecord] = [:]
@@ -195,12 +207,24 @@ public final class JobWriter: Sendable {
                     }
                 }
             }
-            if job != original { try await JobRepository.write(job, tx) }
-            if !appended.isEmpty { try await JobRepository.insert(appended, of: job, tx) }
+            var writes: [PGQuery] = []
+            if job != original { writes.append(JobRepository.writeQuery(job)) }
+            if !appended.isEmpty { writes.append(JobRepository.insertQuery(appended, of: job)) }
             for (idempotencyKey, outcome) in recordedKeys {
-                try await IdempotencyStore.record(tx, organization: key.organization, key: idempotencyKey, response: outcome.response)
+                writes.append(
+                    IdempotencyStore.recordQuery(organization: key.organization, key: idempotencyKey, response: outcome.response))
             }
+            try await Self.commit(tx, writes)
             return results
+        }
+    }
+
+    /// Sends the writes and COMMIT in one round trip. On any failure the pool rolls the
+    /// connection back before reusing it.
+    static func commit(_ tx: PGLease, _ writes: [PGQuery]) async throws {
+        let results = try await tx.pipeline(writes + ["COMMIT"])
+        if results.last?.commandTag == "ROLLBACK" {
+            throw PGError(code: .server, message: "the transaction failed and was rolled back instead of committed")
         }
     }
 

@@ -37,13 +37,15 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let route = context.endpointPath ?? "unmatched"
-        var metadata: Logger.Metadata = [
-            "request_id": .string(id), "method": .string(request.method.rawValue), "route": .string(route),
-            "status": .stringConvertible(Int(response.status.code)),
-            "duration_ms": .stringConvertible((seconds * 100_000).rounded() / 100),
-        ]
-        if let org = context.info.organizationID { metadata["organization_id"] = .string(org) }
-        logger.info("request", metadata: metadata)
+        if logger.logLevel <= .info {
+            var metadata: Logger.Metadata = [
+                "request_id": .string(id), "method": .string(request.method.rawValue), "route": .string(route),
+                "status": .stringConvertible(Int(response.status.code)),
+                "duration_ms": .stringConvertible((seconds * 100_000).rounded() / 100),
+            ]
+            if let org = context.info.organizationID { metadata["organization_id"] = .string(org) }
+            logger.info("request", metadata: metadata)
+        }
         metrics?.record(method: request.method.rawValue, route: route, status: Int(response.status.code), seconds: seconds)
         return response
     }

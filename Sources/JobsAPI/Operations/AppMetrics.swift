@@ -11,6 +11,11 @@ import Prometheus
 public final class AppMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
+    private let createdCounter: CoreMetrics.Counter
+    private let progressCounter: CoreMetrics.Counter
+    private let replayCounter: CoreMetrics.Counter
+    private let acquireTimer: CoreMetrics.Timer
+    private let terminalCounters: [JobStatus: CoreMetrics.Counter]
     private let pool = NIOLockedValueBox<PGClient?>(nil)
 
     /// The pool whose figures `/metrics` reports.
@@ -26,39 +31,59 @@ public final class AppMetrics: Sendable {
         ]
         self.registry = registry
         self.factory = factory
+        createdCounter = CoreMetrics.Counter(label: "jobs_created_total", factory: factory)
+        progressCounter = CoreMetrics.Counter(label: "jobs_progress_updates_applied_total", factory: factory)
+        replayCounter = CoreMetrics.Counter(label: "idempotent_replays_total", factory: factory)
+        acquireTimer = CoreMetrics.Timer(label: "db_pool_acquire_seconds", factory: factory)
+        var terminal: [JobStatus: CoreMetrics.Counter] = [:]
+        for status in JobStatus.allCases where status.isTerminal {
+            terminal[status] = CoreMetrics.Counter(label: "jobs_terminal_total", dimensions: [("status", status.rawValue)], factory: factory)
+        }
+        terminalCounters = terminal
         pool.withLockedValue { $0 = client }
     }
 
     // MARK: HTTP
 
+    /// Metric handles by (method, route, status): creating them goes through the registry's
+    /// lock and label checks, so each combination is made once.
+    private struct RouteKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    private let routeHandles = NIOLockedValueBox([RouteKey: (CoreMetrics.Counter, CoreMetrics.Timer)]())
+
     func record(method: String, route: String, status: Int, seconds: Double) {
-        let dimensions = [("method", method), ("route", route), ("status", String(status))]
-        Counter(label: "http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Timer(label: "http_request_duration_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        let key = RouteKey(method: method, route: route, status: status)
+        let handles = routeHandles.withLockedValue { handles -> (CoreMetrics.Counter, CoreMetrics.Timer) in
+            if let existing = handles[key] { return existing }
+            let dimensions = [("method", method), ("route", route), ("status", String(status))]
+            let made = (
+                CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory),
+                CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
+            handles[key] = made
+            return made
+        }
+        handles.0.increment()
+        handles.1.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     // MARK: Domain
 
-    func jobCreated() {
-        Counter(label: "jobs_created_total", factory: factory).increment()
-    }
+    func jobCreated() { createdCounter.increment() }
 
-    func progressApplied() {
-        Counter(label: "jobs_progress_updates_applied_total", factory: factory).increment()
-    }
+    func progressApplied() { progressCounter.increment() }
 
-    func jobEnded(_ status: JobStatus) {
-        Counter(label: "jobs_terminal_total", dimensions: [("status", status.rawValue)], factory: factory).increment()
-    }
+    func jobEnded(_ status: JobStatus) { terminalCounters[status]?.increment() }
 
-    func idempotentReplay() {
-        Counter(label: "idempotent_replays_total", factory: factory).increment()
-    }
+    func idempotentReplay() { replayCounter.increment() }
 
     /// Records one pool acquire (wired into `PGConfiguration.acquireObserver`).
     public func poolAcquired(after wait: Duration) {
-        Timer(label: "db_pool_acquire_seconds", factory: factory).recordNanoseconds(
+        acquireTimer.recordNanoseconds(
             wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000)
     }
 

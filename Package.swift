@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "JobsAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

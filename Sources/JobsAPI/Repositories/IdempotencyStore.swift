@@ -37,9 +37,7 @@ public struct IdempotencyStore: Sendable {
     /// SHA-256 of method, path (without a trailing slash) and the body as canonical JSON
     /// (keys sorted, compact), so key order and whitespace do not matter.
     public static func requestHash(method: String, path: String, body: JSONValue?) -> [UInt8] {
-        var normalizedPath = path
-        while normalizedPath.count > 1 && normalizedPath.hasSuffix("/") { normalizedPath.removeLast() }
-        var data = Array("\(method)\n\(normalizedPath)\n".utf8)
+        var data = Array("\(method)\n\(normalizedPath(path))\n".utf8)
         if let body { data += body.jsonbOrdered.compactJSONBytes }
         return Array(SHA256.hash(data: data))
     }

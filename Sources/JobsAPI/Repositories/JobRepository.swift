@@ -83,30 +83,6 @@ public struct JobRepository: Sendable {
         try rows.map(decodeEvent).sorted { ($0.kind.rawValue, $0.seq) < ($1.kind.rawValue, $1.seq) }
     }
 
-    static func load(_ id: String, organization: String, lock: Bool, _ tx: PGLease) async throws -> Job? {
-        let rows = try await tx.query(
-            """
-            SELECT \(unsafeRaw: columns) FROM jobs
-            WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
-            """)
-        return try rows.first.map(decodeJob)
-    }
-
-    static func recentEvents(of job: Job, _ tx: PGLease) async throws -> [JobEvent] {
-        if job.storedErrorCount == 0 && job.storedWarningCount == 0 { return [] }
-        let rows = try await tx.query(
-            """
-            (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
-             WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID) AND kind = 'error'
-               AND seq > \(job.storedErrorCount - Int64(Limits.recentEvents)) ORDER BY seq)
-            UNION ALL
-            (SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
-             WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID) AND kind = 'warning'
-               AND seq > \(job.storedWarningCount - Int64(Limits.recentEvents)) ORDER BY seq)
-            """)
-        return try rows.map(decodeEvent).sorted { ($0.kind.rawValue, $0.seq) < ($1.kind.rawValue, $1.seq) }
-    }
-
     // MARK: List
 
     public struct ListFilter: Sendable, Equatable {
@@ -171,29 +147,6 @@ public struct JobRepository: Sendable {
 
     // MARK: Changes under the row lock
 
-    /// Locks the job, applies `change` to it, writes back what changed, and returns the job
-    /// with its recent events (inside the caller's tenant transaction). `change` returns the
-    /// events to append; it may throw to refuse, which rolls the transaction back.
-    public func update(
-        _ id: String, in organization: String, _ tx: PGLease,
-        _ change: (inout Job) throws -> [JobEvent]
-    ) async throws -> (Job, [JobEvent])? {
-        guard let before = try await Self.load(id, organization: organization, lock: true, tx) else { return nil }
-        var job = before
-        let appended = try change(&job)
-        if job != before {
-            try await Self.write(job, tx)
-        }
-        if !appended.isEmpty {
-            try await Self.insert(appended, of: job, tx)
-        }
-        return (job, try await Self.recentEvents(of: job, tx))
-    }
-
-    static func write(_ job: Job, _ tx: PGLease) async throws {
-        try await tx.query(writeQuery(job))
-    }
-
     static func writeQuery(_ job: Job) -> PGQuery {
         """
             UPDATE jobs SET status = \(job.status.rawValue), total_items = \(job.totalItems),
@@ -206,13 +159,6 @@ public struct JobRepository: Sendable {
                 updated_at = \(job.updatedAt)
         WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
         """
-    }
-
-    /// Appends events in one statement whatever their number (arrays unnested server-side, so
-    /// the statement text, and its prepared plan, stay the same).
-    static func insert(_ events: [JobEvent], of job: Job, _ tx: PGLease) async throws {
-        guard !events.isEmpty else { return }
-        try await tx.query(insertQuery(events, of: job))
     }
 
     static func insertQuery(_ events: [JobEvent], of job: Job) -> PGQuery {

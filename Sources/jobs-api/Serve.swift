@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import Hummingbird
 import JobsAPI
@@ -18,6 +21,17 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
+        #if canImport(Glibc)
+            // glibc gives each thread that allocates its own arena (up to 8 per core) and keeps
+            // freed memory in them: with event-loop, cooperative and database threads that is
+            // tens of MB of idle heap. Two arenas are plenty for this process.
+            // mallopt is in <malloc.h>, which the Glibc module does not import: look it up.
+            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+                typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+                let M_ARENA_MAX: Int32 = -8
+                _ = unsafeBitCast(symbol, to: MallOpt.self)(M_ARENA_MAX, 2)
+            }
+        #endif
         try await runReporting {
             var config = try database.configuration()
             if let host { config.host = host }

@@ -47,7 +47,8 @@ public final class PGClient: Service, Sendable {
         let started = ContinuousClock.now
         let connection = try await acquire()
         configuration.acquireObserver?(ContinuousClock.now - started)
-        let lease = PGLease(connection: connection, threads: threads)
+        let lease = PGLease(
+            connection: connection, threads: threads, slowQueryThreshold: configuration.slowQueryThreshold, logger: logger)
         do {
             let value = try await body(lease)
             await release(connection)
@@ -308,12 +309,33 @@ public struct PGPoolStatistics: Sendable, Equatable {
 public struct PGLease: Sendable {
     let connection: PGConnection
     let threads: NIOThreadPool
+    var slowQueryThreshold: Duration? = nil
+    var logger: Logger? = nil
+
+    /// Logs a statement that took longer than the threshold: its name or SQL text (which holds
+    /// only `$n` placeholders), never its values.
+    private func noteDuration(_ started: ContinuousClock.Instant, _ queries: [PGQuery]) {
+        guard let slowQueryThreshold, let logger else { return }
+        let elapsed = ContinuousClock.now - started
+        guard elapsed > slowQueryThreshold else { return }
+        let names = queries.map { query -> String in
+            if let name = query.name { return name }
+            let flat = query.sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            return String(flat.prefix(120))
+        }
+        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.warning(
+            "slow query",
+            metadata: ["statement": .string(names.joined(separator: " | ")), "duration_ms": .stringConvertible(millis.rounded())])
+    }
 
     /// Runs one parameterized statement. Cancelling the task sends `PQcancel` to the server.
     @discardableResult
     public func query(_ query: PGQuery) async throws -> PGRows {
         let connection = self.connection
         if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran") }
+        let started = ContinuousClock.now
+        defer { noteDuration(started, [query]) }
         return try await withTaskCancellationHandler {
             try await threads.runBlocking { try connection.execute(query) }
         } onCancel: {
@@ -328,6 +350,8 @@ public struct PGLease: Sendable {
     public func pipeline(_ queries: [PGQuery]) async throws -> [PGRows] {
         let connection = self.connection
         if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran") }
+        let started = ContinuousClock.now
+        defer { noteDuration(started, queries) }
         return try await withTaskCancellationHandler {
             try await threads.runBlocking { try connection.executePipeline(queries) }
         } onCancel: {

@@ -18,14 +18,18 @@ public struct PGConfiguration: Sendable {
     public var unnamedStatementsOnly: Bool
     /// `application_name` reported to the server (visible in `pg_stat_activity`).
     public var applicationName: String
+    /// Statements (or pipelines) slower than this are logged at warning level with their name
+    /// (or the start of their SQL text) and duration, never their bind values. nil = off.
+    public var slowQueryThreshold: Duration?
     /// Called after each successful acquire with how long it waited (for metrics).
     public var acquireObserver: (@Sendable (Duration) -> Void)?
 
     public init(
         connectionString: String? = nil, role: String? = nil, maxConnections: Int = 10,
         acquireTimeout: Duration = .seconds(5), connectTimeoutSeconds: Int = 5,
-        unnamedStatementsOnly: Bool = false, applicationName: String = "jobs-api"
+        unnamedStatementsOnly: Bool = false, applicationName: String = "jobs-api", slowQueryThreshold: Duration? = nil
     ) {
+        self.slowQueryThreshold = slowQueryThreshold
         self.connectionString = connectionString
         self.role = role
         self.maxConnections = max(1, maxConnections)

@@ -31,8 +31,26 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("set"),
+        help: "Override any setting of the configuration table, e.g. --set DB_POOL_SIZE=32 (repeatable).")
+    var overrides: [String] = []
+
+    /// The environment with `--set NAME=VALUE` applied over it.
+    func environment() throws -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for override in overrides {
+            let parts = override.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ConfigurationError(message: "--set takes NAME=VALUE, got \"\(override)\"")
+            }
+            environment[String(parts[0])] = String(parts[1])
+        }
+        return environment
+    }
+
     func configuration() throws -> AppConfiguration {
-        var config = try AppConfiguration.fromEnvironment()
+        var config = try AppConfiguration.fromEnvironment(try environment())
         if let databaseURL { config.databaseURL = databaseURL }
         if let migrationsDirectory { config.migrationsDirectory = migrationsDirectory }
         if let logLevel { config.logLevel = try AppConfiguration.parseLogLevel(logLevel) }

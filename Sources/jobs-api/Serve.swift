@@ -37,7 +37,7 @@ struct Serve: AsyncParsableCommand {
             if let host { config.host = host }
             if let port { config.port = try AppConfiguration.parsePort(String(port), name: "--port") }
             let level = config.logLevel
-            let json = JSONLogHandler.wantsJSON(format: ProcessInfo.processInfo.environment["LOG_FORMAT"])
+            let json = JSONLogHandler.wantsJSON(format: try database.environment()["LOG_FORMAT"])
             LoggingSystem.bootstrap { label in
                 if json { return JSONLogHandler(label: label, level: level) }
                 var handler = StreamLogHandler.standardOutput(label: label)

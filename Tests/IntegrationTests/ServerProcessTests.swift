@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import JobsAPI
 import LibPQ
 import NIOCore
@@ -101,5 +102,62 @@ struct ServerProcessTests {
         let summary = Dictionary(uniqueKeysWithValues: config.summary)
         #expect(summary["DATABASE_URL"]?.contains("s3cret-pw") == false)
         #expect(summary["DATABASE_URL"]?.contains("db.example") == true)
+    }
+}
+
+@Suite("Slow query log and --set overrides")
+struct SlowQueryAndOverrideTests {
+    final class Capture: @unchecked Sendable {
+        // Safety: guarded by `lock`.
+        let lock = NSLock()
+        var lines: [String] = []
+        func append(_ line: String) {
+            lock.lock()
+            lines.append(line)
+            lock.unlock()
+        }
+    }
+
+    struct CaptureHandler: LogHandler {
+        let capture: Capture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            capture.append("\(event.message) \(event.metadata ?? [:])")
+        }
+    }
+
+    @Test func slowStatementsAreLoggedWithoutTheirValues() async throws {
+        try TestDatabase.requireConfigured()
+        let capture = Capture()
+        let logger = Logger(label: "slow") { _ in CaptureHandler(capture: capture) }
+        let client = PGClient(
+            configuration: PGConfiguration(
+                connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1,
+                slowQueryThreshold: .milliseconds(50)),
+            logger: logger)
+        try await client.query("SELECT pg_sleep(0.15), \("secret-value-123")::text AS v")
+        try await client.query("SELECT \("fast-value")::text AS v")
+        await client.shutdown()
+        let slow = capture.lines.filter { $0.hasPrefix("slow query") }
+        #expect(slow.count == 1)
+        #expect(slow.first?.contains("pg_sleep") == true)
+        #expect(slow.first?.contains("duration_ms") == true)
+        #expect(!capture.lines.joined().contains("secret-value-123"), "bind values never logged")
+    }
+
+    @Test func setOverridesAnySetting() throws {
+        let bad = try runJobsAPI(["serve", "--set", "DB_POOL_SIZE=0"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("DB_POOL_SIZE"))
+        let malformed = try runJobsAPI(["migrate", "--set", "novalue"])
+        #expect(malformed.status == 2)
+        let format = try runJobsAPI(["serve"], environment: ["LOG_FORMAT": "xml"])
+        #expect(format.status == 2)
+        #expect(format.stderr.contains("LOG_FORMAT"))
     }
 }

@@ -31,6 +31,8 @@ public struct AppConfiguration: Sendable {
     public var pruneAfter: Duration?
     /// How often the in-server prune runs when `pruneAfter` is set.
     public var pruneInterval: Duration = .seconds(3600)
+    /// Statements slower than this are logged (name and duration only); 0 turns it off.
+    public var slowQueryThreshold: Duration = .milliseconds(500)
     /// The per-job cap on stored errors (and, separately, warnings).
     public var limits = Limits()
 
@@ -84,6 +86,12 @@ public struct AppConfiguration: Sendable {
             }
             config.pruneInterval = d
         }
+        if let v = value("LOG_FORMAT"), !["json", "text"].contains(v.lowercased()) {
+            throw ConfigurationError(message: "LOG_FORMAT must be json or text, got \"\(v)\"")
+        }
+        if let v = value("SLOW_QUERY_MS") {
+            config.slowQueryThreshold = .milliseconds(try parseInt(v, name: "SLOW_QUERY_MS", range: 0...3_600_000))
+        }
         if let v = value("MAX_EVENTS_PER_JOB") {
             config.limits.maxEventsPerJob = Int64(try parseInt(v, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))
         }
@@ -103,6 +111,7 @@ public struct AppConfiguration: Sendable {
             ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
             ("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", seconds(idempotencyCleanupInterval)),
             ("PRUNE_AFTER", pruneAfter.map(seconds) ?? "off"), ("PRUNE_INTERVAL", seconds(pruneInterval)),
+            ("SLOW_QUERY_MS", String(slowQueryThreshold.components.seconds * 1000 + slowQueryThreshold.components.attoseconds / 1_000_000_000_000_000)),
             ("MAX_EVENTS_PER_JOB", String(limits.maxEventsPerJob)),
         ]
     }
@@ -110,7 +119,8 @@ public struct AppConfiguration: Sendable {
     public var postgres: PGConfiguration {
         PGConfiguration(
             connectionString: databaseURL, role: databaseRole.isEmpty ? nil : databaseRole,
-            maxConnections: poolSize, acquireTimeout: poolAcquireTimeout, unnamedStatementsOnly: unnamedStatements)
+            maxConnections: poolSize, acquireTimeout: poolAcquireTimeout, unnamedStatementsOnly: unnamedStatements,
+            slowQueryThreshold: slowQueryThreshold == .zero ? nil : slowQueryThreshold)
     }
 
     /// The migration files: `MIGRATIONS_DIR`, else `sql/migrations` under the working directory,

@@ -44,6 +44,9 @@ def test_schemathesis(server_factory, owner_key):
         "--checks", CHECKS,
         "-H", f"Authorization: Bearer {owner_key}",
         "--max-examples", str(MAX_EXAMPLES),
+        # The coverage phase of schemathesis 4.32.5 crashes with an internal KeyError on the
+        # cancel operation's optional body; the examples, fuzzing and stateful phases test it.
+        "--phases", "examples,fuzzing,stateful",
         "--max-time", str(MAX_TIME_S),
         "--request-timeout", "10",
         "--workers", "2",

@@ -173,7 +173,20 @@ struct ProgressTests {
             #expect(complete.status == 409)
             #expect(complete.detail == "job \(id) is failed and accepts no more progress")
             #expect(try await http.progress(t.editorA, id, "{}").status == 200)
-            #expect(try await http.progress(t.editorA, id, #"{"stage": null, "mark_started": false}"#).status == 200)
+            #expect(try await http.progress(t.editorA, id, #"{"stage": null, "total_items": null}"#).status == 200, "only nulls: a read")
+            // A `false` flag is a field the request carries: 409 on a terminal job (spec §4), so a
+            // worker whose reports carry only such flags still learns that the job ended.
+            for body in [#"{"mark_started": false}"#, #"{"mark_completed": false}"#, #"{"stage": null, "mark_started": false}"#] {
+                let r = try await http.progress(t.editorA, id, body)
+                #expect(r.status == 409, "\(body) on a failed job: \(r.text)")
+            }
+            let cancelled = try await http.createJob(t.editorA)
+            #expect(try await http.call(.post, "/api/jobs/\(cancelled)/cancel", headers: t.editorA).status == 200)
+            for body in [#"{"mark_started": false}"#, #"{"mark_completed": false}"#, #"{"mark_started": true}"#] {
+                let r = try await http.progress(t.editorA, cancelled, body)
+                #expect(r.status == 409, "\(body) on a cancelled job: \(r.text)")
+                #expect(r.detail == "job \(cancelled) is cancelled and accepts no more progress")
+            }
 
             let done = try await http.createJob(t.editorA)
             let first = try await http.progress(t.editorA, done, #"{"mark_completed": true}"#)
@@ -182,6 +195,9 @@ struct ProgressTests {
             #expect(retry["updated_at"] as? String == first["updated_at"] as? String)
             #expect(try await http.progress(t.editorA, done, #"{"mark_completed": true, "processed_items": 1}"#).status == 409)
             #expect(try await http.progress(t.editorA, done, #"{"mark_failed": "x"}"#).status == 409)
+            #expect(
+                try await http.progress(t.editorA, done, #"{"mark_completed": true, "mark_started": false}"#).status == 409,
+                "the retry exception is for a request whose only field is mark_completed")
 
             // The all-failed derivation ended it through mark_completed: a mark_completed retry is fine.
             let allFailed = try await http.createJob(t.editorA, total: 1)

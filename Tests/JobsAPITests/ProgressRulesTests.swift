@@ -143,9 +143,25 @@ import Testing
         ProgressRequest.parse(try JSONParser.parse(text))
     }
 
-    @Test func nullMeansAbsentAndFalseFlagsAreEmpty() throws {
-        let request = try parse(#"{"total_items": null, "stage": null, "mark_started": false, "mark_completed": null}"#).get()
-        #expect(request.isEmpty)
+    @Test func nullMeansAbsentButFalseFlagsAreFields() throws {
+        #expect(try parse(#"{"total_items": null, "stage": null, "mark_completed": null}"#).get().isEmpty)
+        #expect(!(try parse(#"{"mark_started": false}"#).get().isEmpty))
+        #expect(!(try parse(#"{"mark_completed": false}"#).get().isEmpty))
+        #expect(!(try parse(#"{"mark_completed": true, "mark_started": false}"#).get().isOnlyMarkCompleted))
+    }
+
+    @Test func falseFlagsOnATerminalJobAreAConflict() throws {
+        var cancelled = Job(
+            organizationID: "o", jobID: "job_t", jobType: "t", totalItems: 1, metadata: JSONObject(), triggeredBy: nil,
+            now: Date(timeIntervalSince1970: 1_700_000_000))
+        try ProgressRules.cancel(CancelRequest(), job: &cancelled, now: Date(timeIntervalSince1970: 1_700_000_001))
+        for text in [#"{"mark_started": false}"#, #"{"mark_completed": false}"#] {
+            let request = try parse(text).get()
+            #expect(throws: APIError.conflict("job job_t is cancelled and accepts no more progress")) {
+                try ProgressRules.apply(request, to: &cancelled, now: Date(), limits: Limits())
+            }
+        }
+        #expect(try ProgressRules.apply(try parse("{}").get(), to: &cancelled, now: Date(), limits: Limits()).isEmpty)
     }
 
     @Test func onlyMarkCompletedDetection() throws {

@@ -68,8 +68,10 @@ public struct ProgressRequest: Sendable, Equatable {
     public var message: String?
     public var error: EventInput?
     public var warning: EventInput?
-    public var markStarted = false
-    public var markCompleted = false
+    /// nil when absent or null; `false` is a field the request carries (it matters on a
+    /// terminal job, where any carried field is a `409`).
+    public var markStarted: Bool?
+    public var markCompleted: Bool?
     public var markFailed: String?
 
     public init() {}
@@ -91,8 +93,8 @@ public struct ProgressRequest: Sendable, Equatable {
         p.message = r.string("message", max: Limits.maxMessageLength)
         p.error = r.nested("error") { EventInput.read(&$0) } ?? nil
         p.warning = r.nested("warning") { EventInput.read(&$0) } ?? nil
-        p.markStarted = r.bool("mark_started") ?? false
-        p.markCompleted = r.bool("mark_completed") ?? false
+        p.markStarted = r.bool("mark_started")
+        p.markCompleted = r.bool("mark_completed")
         p.markFailed = r.string("mark_failed", min: 1, max: Limits.maxMessageLength)
         r.rejectUnknown()
         if object["processed_items"].isPresent && object["processed_items_delta"].isPresent {
@@ -100,21 +102,22 @@ public struct ProgressRequest: Sendable, Equatable {
                 "processed_items_delta", msg: "Value error, processed_items and processed_items_delta cannot be sent together",
                 type: "value_error")
         }
-        if object["mark_failed"].isPresent, p.markCompleted {
+        if object["mark_failed"].isPresent, p.markCompleted == true {
             r.add("mark_failed", msg: "Value error, mark_completed and mark_failed cannot be sent together", type: "value_error")
         }
         guard r.issues.isEmpty else { return .failure(.validation(r.issues)) }
         return .success(p)
     }
 
-    /// True when the request would change nothing (`{}`, only nulls, only `false` flags).
+    /// True when the request carries no field (`{}` or only nulls). A `false` flag is a field:
+    /// on a terminal job it is a `409` like any other (spec §4).
     public var isEmpty: Bool { self == ProgressRequest() }
 
     /// Exactly `{"mark_completed": true}` (a worker's harmless retry once it ended the job).
     var isOnlyMarkCompleted: Bool {
         var other = self
-        other.markCompleted = false
-        return markCompleted && other.isEmpty
+        other.markCompleted = nil
+        return markCompleted == true && other.isEmpty
     }
 
     /// Exactly `{"mark_failed": "..."}`.

@@ -52,12 +52,12 @@ public enum ProgressRules {
                 msg: "Value error, metadata would exceed \(Limits.maxMetadataBytes) bytes as JSON", type: "value_error")
         }
         // 6. start
-        if request.markStarted, next.status == .pending {
+        if request.markStarted == true, next.status == .pending {
             next.status = .inProgress
             next.startedAt = now
         }
         // 7. complete, with the derived status
-        if request.markCompleted {
+        if request.markCompleted == true {
             if next.errorCount > 0 {
                 if next.processedItems == 0 && next.failedItems > 0 {
                     next.status = .failed

@@ -217,6 +217,54 @@ struct LimitsTests {
             #expect(try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorA).status == 200)
         }
     }
+
+    /// Crafted, out-of-range, foreign and random cursors: every one is a 422 at query.cursor (or a
+    /// normal page when it happens to be valid) — never a 500.
+    @Test func craftedAndRandomCursorsAreA422() async throws {
+        try await withAPI { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let other = try await http.createJob(t.editorA)
+            for i in 0..<3 {
+                _ = try await http.progress(
+                    t.editorA, id, #"{"error": {"entity_key": "k\#(i)", "error_type": "e", "message": "m"}}"#)
+            }
+            func b64(_ text: String) -> String {
+                Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                    .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            }
+            let errorsPage = try await http.call(.get, "/api/jobs/\(id)/errors?limit=1", headers: t.editorA)
+            let errorsCursor = try #require(errorsPage["next_cursor"] as? String)
+            var crafted = [
+                b64("j1|-9223372036854775808|job_x"), b64("j1|9223372036854775807|job_x"), b64("j1|-1|job_x"),
+                b64("j1|1795927572123456|job x"), b64("j1|1795927572123456|"), b64("e1|5"), b64("e2|error|-1|\(id)"),
+                b64("e2|error|99999999999999999999|\(id)"), "%00", "not-a-cursor", String(repeating: "A", count: 600),
+            ]
+            var rng = UInt64(0x1234_5678)
+            for _ in 0..<150 {
+                rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let n = Int64(bitPattern: rng)
+                crafted.append(b64("j1|\(n)|job_\(rng >> 40)"))
+                crafted.append(b64("e2|error|\(n)|\(id)"))
+                crafted.append(String(String(rng, radix: 36).shuffled()))
+            }
+            for cursor in crafted {
+                let escaped = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor
+                for path in ["/api/jobs/", "/api/jobs/\(id)/errors", "/api/jobs/\(id)/warnings"] {
+                    let r = try await http.call(.get, "\(path)?cursor=\(escaped)", headers: t.editorA)
+                    #expect(r.status == 422 || r.status == 200, "\(path) cursor \(cursor): \(r.status) \(r.text)")
+                    if r.status == 422 { #expect(r.hasIssue("query.cursor"), "\(r.text)") }
+                }
+            }
+            // Foreign: an errors cursor on the warnings page, on another job's errors, or on the list.
+            for path in ["/api/jobs/\(id)/warnings", "/api/jobs/\(other)/errors", "/api/jobs/"] {
+                let r = try await http.call(.get, "\(path)?cursor=\(errorsCursor)", headers: t.editorA)
+                #expect(r.status == 422, "\(path): \(r.text)")
+                #expect(r.hasIssue("query.cursor"))
+            }
+            let next = try await http.call(.get, "/api/jobs/\(id)/errors?limit=1&cursor=\(errorsCursor)", headers: t.editorA)
+            #expect(next.status == 200)
+        }
+    }
 }
 
 @Suite("OpenAPI document")

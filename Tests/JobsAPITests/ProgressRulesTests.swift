@@ -198,7 +198,9 @@ import Testing
         let cursor = ListCursor(createdMicros: 1_795_927_572_123_456, jobID: "job_X")
         #expect(Cursors.decodeList(Cursors.encode(cursor)) == cursor)
         #expect(Cursors.decodeList("garbage") == nil)
-        #expect(Cursors.decodeList(Cursors.encodeEvents(afterSeq: 5)) == nil)
-        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5)) == 5)
+        #expect(Cursors.decodeList(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X")) == nil)
+        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_X") == 5)
+        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .warning, jobID: "job_X") == nil)
+        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_Y") == nil)
     }
 }

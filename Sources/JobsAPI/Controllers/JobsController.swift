@@ -211,14 +211,14 @@ public struct JobsController: Sendable {
     func events(_ request: Request, _ context: AppRequestContext, kind: EventKind) async throws -> Response {
         let tenant = try context.requireTenant()
         try tenant.require(.jobRead)
-        let (limit, after) = try QueryParser.eventPage(request.uri.query)
         let id = try Self.jobID(context)
+        let (limit, after) = try QueryParser.eventPage(request.uri.query, kind: kind, jobID: id)
         guard
             let (events, next) = try await repository.events(
                 of: id, kind: kind, in: tenant.organizationID, limit: limit, afterSeq: after)
         else { throw APIError.jobNotFound(id) }
         return JSONResponse.make(
-            .ok, JobJSON.page(events.map(JobJSON.event), next: next.map { Cursors.encodeEvents(afterSeq: $0) }))
+            .ok, JobJSON.page(events.map(JobJSON.event), next: next.map { Cursors.encodeEvents(afterSeq: $0, kind: kind, jobID: id) }))
     }
 
     /// The path's job id; longer than 64 characters cannot exist → 404.

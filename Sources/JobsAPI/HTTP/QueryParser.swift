@@ -90,7 +90,7 @@ enum QueryParser {
         return value
     }
 
-    static func eventPage(_ query: String?) throws(APIError) -> (limit: Int, afterSeq: Int64) {
+    static func eventPage(_ query: String?, kind: EventKind, jobID: String) throws(APIError) -> (limit: Int, afterSeq: Int64) {
         var limit = 100
         var after: Int64 = 0
         var issues: [ValidationIssue] = []
@@ -99,7 +99,7 @@ enum QueryParser {
             case "limit":
                 if let l = integer(name, value, range: 1...1000, into: &issues) { limit = l }
             case "cursor":
-                guard let seq = Cursors.decodeEvents(value) else {
+                guard let seq = Cursors.decodeEvents(value, kind: kind, jobID: jobID) else {
                     issues.append(issue("cursor", "Value error, invalid cursor", "value_error"))
                     continue
                 }

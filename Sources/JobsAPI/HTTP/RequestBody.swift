@@ -35,7 +35,14 @@ enum RequestBodyReader {
     /// trickling bytes must not hold a connection and a handler forever).
     static func collect(_ body: RequestBody, timeout: Duration) async throws -> ByteBuffer {
         try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await body.collect(upTo: Limits.maxBodyBytes) }
+            group.addTask {
+                do {
+                    return try await body.collect(upTo: Limits.maxBodyBytes)
+                } catch is NIOTooManyBytesError {
+                    // A body without Content-Length (chunked) grew past the limit while arriving.
+                    throw APIError.payloadTooLarge
+                }
+            }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return nil

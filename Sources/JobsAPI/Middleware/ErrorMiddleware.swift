@@ -1,6 +1,7 @@
 import Hummingbird
 import LibPQ
 import Logging
+import NIOCore
 
 /// Outermost middleware: turns every error into the contract's JSON body and status.
 ///
@@ -35,6 +36,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 body["code"] = .string("http_\(error.status.code)")
                 return JSONResponse.make(error.status, .object(body))
             }
+        case is NIOTooManyBytesError:
+            // Any body read past its limit, whatever the framing (chunked has no Content-Length).
+            return JSONResponse.error(.payloadTooLarge)
         case let error as PGError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error.code.rawValue)"])
             return JSONResponse.error(.unavailable)

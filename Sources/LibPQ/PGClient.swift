@@ -264,6 +264,13 @@ public final class PGClient: Service, Sendable {
                 usable = false
             }
         }
+        if usable && connection.needsStatementTrim {
+            do {
+                try await threads.runBlocking { try connection.trimStatements() }
+            } catch {
+                usable = false
+            }
+        }
         handBack(connection, usable: usable)
     }
 

@@ -16,6 +16,10 @@ public struct PGConfiguration: Sendable {
     /// When true, only unnamed statements are used (safe behind PgBouncer's transaction pooling).
     /// When false, each connection prepares each distinct statement once and reuses it.
     public var unnamedStatementsOnly: Bool
+    /// The most named prepared statements one connection keeps (least recently used ones are
+    /// deallocated past it, when the connection goes back to the pool). Every statement text is
+    /// built from constants, so real use stays far below; the bound is a safety net.
+    public var maxPreparedStatements: Int = 256
     /// `application_name` reported to the server (visible in `pg_stat_activity`).
     public var applicationName: String
     /// Statements (or pipelines) slower than this are logged at warning level with their name

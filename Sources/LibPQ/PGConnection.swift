@@ -11,7 +11,11 @@ internal import CLibPQ
 final class PGConnection: @unchecked Sendable {
     private let conn: OpaquePointer
     private let cancelHandle: OpaquePointer?
-    private var statementNames: [String: String] = [:]
+    /// Named prepared statements of this session, by SQL text: name and last use (a tick).
+    private var statements: [String: (name: String, lastUse: Int)] = [:]
+    private var statementTick = 0
+    private var nextStatementNumber = 0
+    private let maxStatements: Int
     private let unnamedOnly: Bool
     let id: Int
 
@@ -46,6 +50,7 @@ final class PGConnection: @unchecked Sendable {
         conn = handle
         cancelHandle = PQgetCancel(handle)
         unnamedOnly = configuration.unnamedStatementsOnly
+        maxStatements = configuration.maxPreparedStatements
         id = PGConnection.counter.next()
         // Timestamps come back in ISO style so `PGTimestamp.parse` can read them.
         _ = try? executeScript("SET DateStyle TO ISO")
@@ -107,17 +112,17 @@ final class PGConnection: @unchecked Sendable {
             if unnamedOnly {
                 return PQexecParams(conn, query.sql, count, types, values, nil, nil, 0)
             }
-            if let name = statementNames[query.sql] {
+            if let name = preparedName(query.sql) {
                 return PQexecPrepared(conn, name, count, values, nil, nil, 0)
             }
-            let name = "s\(statementNames.count + 1)"
+            let name = freshStatementName()
             let prepared = PQprepare(conn, name, query.sql, count, types)
             guard let prepared else { return nil }
             if PQresultStatus(prepared) != PGRES_COMMAND_OK {
                 return prepared
             }
             PQclear(prepared)
-            statementNames[query.sql] = name
+            remember(query.sql, as: name)
             return PQexecPrepared(conn, name, count, values, nil, nil, 0)
         }
         return try consume(result)
@@ -145,9 +150,9 @@ final class PGConnection: @unchecked Sendable {
                 if unnamedOnly {
                     return PQsendQueryParams(conn, query.sql, count, types, values, nil, nil, 0)
                 }
-                var name = statementNames[query.sql] ?? newNames[query.sql]
+                var name = preparedName(query.sql) ?? newNames[query.sql]
                 if name == nil {
-                    let fresh = "s\(statementNames.count + newNames.count + 1)"
+                    let fresh = freshStatementName()
                     guard PQsendPrepare(conn, fresh, query.sql, count, types) == 1 else { return 0 }
                     sent.append(.prepare(sql: query.sql, name: fresh))
                     newNames[query.sql] = fresh
@@ -185,7 +190,7 @@ final class PGConnection: @unchecked Sendable {
             switch sent[position] {
             case .prepare(let sql, let name):
                 if status == PGRES_COMMAND_OK {
-                    statementNames[sql] = name
+                    remember(sql, as: name)
                     PQclear(result)
                 } else if status == PGRES_PIPELINE_ABORTED {
                     PQclear(result)
@@ -207,6 +212,43 @@ final class PGConnection: @unchecked Sendable {
             throw PGError(code: .connection, message: "the pipeline ended before every statement answered")
         }
         return results.map { $0! }
+    }
+
+    // MARK: The prepared-statement cache
+
+    private func preparedName(_ sql: String) -> String? {
+        guard let entry = statements[sql] else { return nil }
+        statementTick += 1
+        statements[sql] = (entry.name, statementTick)
+        return entry.name
+    }
+
+    private func freshStatementName() -> String {
+        nextStatementNumber += 1
+        return "s\(nextStatementNumber)"
+    }
+
+    private func remember(_ sql: String, as name: String) {
+        statementTick += 1
+        statements[sql] = (name, statementTick)
+    }
+
+    /// How many named statements this session holds (for tests and diagnostics).
+    var preparedStatementCount: Int { statements.count }
+
+    /// True when the session holds more prepared statements than the configured bound.
+    var needsStatementTrim: Bool { !unnamedOnly && statements.count > maxStatements }
+
+    /// Deallocates the least recently used statements down to three quarters of the bound, in
+    /// one round trip. Call only on an idle connection (the pool does, on release). The names
+    /// are our own `sN`, never input.
+    func trimStatements() throws {
+        guard needsStatementTrim else { return }
+        let keep = maxStatements * 3 / 4
+        let victims = statements.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(statements.count - keep)
+        let sql = victims.map { "DEALLOCATE \($0.value.name);" }.joined(separator: " ")
+        for victim in victims { statements[victim.key] = nil }
+        try executeScript(sql)
     }
 
     /// Runs trusted SQL text that may hold several statements (migration files). Never for input.

@@ -276,6 +276,26 @@ struct LibPQIntegrationTests {
         #expect(prepared == 1)
     }
 
+    /// The per-connection statement cache is bounded: past `maxPreparedStatements`, the least
+    /// recently used are deallocated when the connection goes back to the pool.
+    @Test func preparedStatementCacheIsBounded() async throws {
+        try TestDatabase.requireConfigured()
+        var configuration = PGConfiguration(connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1)
+        configuration.maxPreparedStatements = 8
+        let client = PGClient(configuration: configuration)
+        defer { Task { await client.shutdown() } }
+        for i in 0..<40 {
+            // 40 distinct statement texts (constants only; the bound is a safety net).
+            let v = try await client.query("SELECT \(unsafeRaw: String(i)) + \(1)::int AS v").first!.decode("v", as: Int.self)
+            #expect(v == i + 1)
+        }
+        let prepared = try await client.query("SELECT count(*) AS n FROM pg_prepared_statements").first!
+            .decode("n", as: Int.self)
+        #expect(prepared <= 9, "\(prepared) statements kept on one connection")
+        // Deallocated statements are prepared again when needed.
+        #expect(try await client.query("SELECT \(unsafeRaw: "0") + \(1)::int AS v").first!.decode("v", as: Int.self) == 1)
+    }
+
     @Test func notificationsAreReceived() async throws {
         try TestDatabase.requireConfigured()
         let channel = TestDatabase.uniqueID("chan")

@@ -44,6 +44,24 @@ struct ListTests {
         }
     }
 
+    /// Every limit shares one statement text, so a client sweeping `limit=1...200` cannot make
+    /// each pooled connection prepare (and keep) one statement per value.
+    @Test func listLimitIsBoundNotWrittenIntoTheSQL() async throws {
+        try await TestDatabase.migrated()
+        let (org, _) = try await freshOrganization()
+        let client = try await TestDatabase.appClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let repository = JobRepository(database: Database(client: client), limits: Limits())
+        for limit in 1...60 {
+            var filter = JobRepository.ListFilter()
+            filter.limit = limit
+            _ = try await repository.list(filter, in: org)
+        }
+        let prepared = try await client.query("SELECT count(*) AS n FROM pg_prepared_statements").first!
+            .decode("n", as: Int.self)
+        #expect(prepared <= 4, "\(prepared) prepared statements after 60 different limits")
+    }
+
     @Test func filters() async throws {
         try await withAPI { (http, _) async throws in
             let (_, headers) = try await freshOrganization()

@@ -112,7 +112,9 @@ public struct JobRepository: Sendable {
                 "(created_at, job_id) < (", PGTimestamp.format(microseconds: cursor.createdMicros),
                 "::timestamptz, ", cursor.jobID, ")")
         }
-        query.sql += " ORDER BY created_at DESC, job_id DESC LIMIT \(filter.limit + 1)"
+        // The limit is bound too: one statement text (and one prepared statement) for every limit.
+        query.binds.append((filter.limit + 1).pgBind)
+        query.sql += " ORDER BY created_at DESC, job_id DESC LIMIT $\(query.binds.count)"
         let rows = try await database.read(organization: organization, [query])[0]
         var jobs: [Job] = []
         var lastMicros: Int64 = 0

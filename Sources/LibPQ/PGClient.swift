@@ -48,7 +48,8 @@ public final class PGClient: Service, Sendable {
         let connection = try await acquire()
         configuration.acquireObserver?(ContinuousClock.now - started)
         let lease = PGLease(
-            connection: connection, threads: threads, slowQueryThreshold: configuration.slowQueryThreshold, logger: logger)
+            connection: connection, leaseNumber: connection.beginLease(), threads: threads,
+            slowQueryThreshold: configuration.slowQueryThreshold, logger: logger)
         do {
             let value = try await body(lease)
             await release(connection)
@@ -249,7 +250,9 @@ public final class PGClient: Service, Sendable {
     }
 
     func release(_ connection: PGConnection) async {
-        var usable = connection.isConnected
+        // A connection that had a cancel sent during this lease is closed, never reused: the
+        // cancel may still land on whatever statement it would run next.
+        var usable = !connection.endLease() && connection.isConnected
         if usable {
             switch connection.transactionState {
             case .idle: break
@@ -315,6 +318,8 @@ public struct PGPoolStatistics: Sendable, Equatable {
 /// A leased connection. Valid only inside the `withConnection` / `withTransaction` body.
 public struct PGLease: Sendable {
     let connection: PGConnection
+    /// This lease's number on the connection: a cancel is sent only while it is current.
+    let leaseNumber: Int
     let threads: NIOThreadPool
     var slowQueryThreshold: Duration? = nil
     var logger: Logger? = nil
@@ -340,13 +345,14 @@ public struct PGLease: Sendable {
     @discardableResult
     public func query(_ query: PGQuery) async throws -> PGRows {
         let connection = self.connection
+        let leaseNumber = self.leaseNumber
         if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran") }
         let started = ContinuousClock.now
         defer { noteDuration(started, [query]) }
         return try await withTaskCancellationHandler {
             try await threads.runBlocking { try connection.execute(query) }
         } onCancel: {
-            connection.cancel()
+            connection.cancel(lease: leaseNumber)
         }
     }
 
@@ -356,13 +362,14 @@ public struct PGLease: Sendable {
     @discardableResult
     public func pipeline(_ queries: [PGQuery]) async throws -> [PGRows] {
         let connection = self.connection
+        let leaseNumber = self.leaseNumber
         if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran") }
         let started = ContinuousClock.now
         defer { noteDuration(started, queries) }
         return try await withTaskCancellationHandler {
             try await threads.runBlocking { try connection.executePipeline(queries) }
         } onCancel: {
-            connection.cancel()
+            connection.cancel(lease: leaseNumber)
         }
     }
 

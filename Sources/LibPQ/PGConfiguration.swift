@@ -7,6 +7,9 @@ public struct PGConfiguration: Sendable {
     public var connectionString: String?
     /// Role to switch to right after connecting (`SET ROLE`), e.g. a non-owner runtime role.
     public var role: String?
+    /// Session settings applied right after connecting (with `set_config(name, value, false)`,
+    /// in one round trip with the role), e.g. `statement_timeout` and `lock_timeout`.
+    public var sessionSettings: [(name: String, value: String)] = []
     /// The most connections the pool opens.
     public var maxConnections: Int
     /// How long `acquire` waits for a free connection before failing with `.poolTimeout`.
@@ -51,9 +54,11 @@ public struct PGConfiguration: Sendable {
         return url
     }
 
-    /// The connection string with any password replaced by `********` (for logs).
+    /// The connection string for logs: rebuilt from libpq's parse of it as conninfo, with
+    /// `password` and `sslpassword` replaced by `********` (redaction by structure, not by
+    /// searching the text, so encoded, quoted or unusual passwords are masked too).
     public static func redacted(_ connectionString: String?) -> String {
         guard let connectionString else { return "(libpq PG* environment)" }
-        return PGConnection.scrub(connectionString, secrets: PGConnection.secrets(in: connectionString))
+        return PGConnection.redact(connectionString)
     }
 }

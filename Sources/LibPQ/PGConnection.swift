@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 internal import CLibPQ
 
 /// One libpq connection. Blocking: every method must run on a thread that may block (the
@@ -54,9 +55,16 @@ final class PGConnection: @unchecked Sendable {
         id = PGConnection.counter.next()
         // Timestamps come back in ISO style so `PGTimestamp.parse` can read them.
         _ = try? executeScript("SET DateStyle TO ISO")
-        if let role = configuration.role, !role.isEmpty {
-            // On failure `deinit` closes the handle: every stored property is set by now.
-            _ = try execute(PGQuery(sql: "SELECT set_config('role', $1, false)", binds: [role.pgBind]))
+        var settings = configuration.sessionSettings
+        if let role = configuration.role, !role.isEmpty { settings.insert(("role", role), at: 0) }
+        if !settings.isEmpty {
+            // One round trip; names and values are both bound. On failure `deinit` closes the
+            // handle: every stored property is set by now.
+            let calls = settings.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }
+            _ = try execute(
+                PGQuery(
+                    sql: "SELECT " + calls.joined(separator: ", "),
+                    binds: settings.flatMap { [$0.name.pgBind, $0.value.pgBind] }))
         }
     }
 
@@ -92,9 +100,46 @@ final class PGConnection: @unchecked Sendable {
         return poll(&descriptor, 1, 0) == 0
     }
 
-    /// Asks the server to cancel the statement running on this connection (any thread).
-    func cancel() {
+    // MARK: Leases and cancellation
+    //
+    // A cancel request travels on its own socket and the server acts on it whenever it arrives:
+    // if the statement it was meant for has already finished, it interrupts whatever this
+    // session runs next. So a cancel is tied to one lease, and a connection that had a cancel
+    // sent during its lease is never reused: the pool closes it (its session, and any late
+    // cancel, die with it). Safety: `lease` and `cancelSent` are only touched under `leaseLock`.
+    private let leaseLock = NIOLock()
+    private var lease = 0
+    private var leaseCounter = 0
+    private var cancelSent = false
+
+    /// Marks the start of a lease and returns its number.
+    func beginLease() -> Int {
+        leaseLock.withLock {
+            leaseCounter += 1
+            lease = leaseCounter
+            cancelSent = false
+            return lease
+        }
+    }
+
+    /// Ends the current lease; true when a cancel was sent during it (do not reuse).
+    func endLease() -> Bool {
+        leaseLock.withLock {
+            lease = 0
+            return cancelSent
+        }
+    }
+
+    /// Asks the server to cancel the statement of lease `number` (any thread). Does nothing once
+    /// that lease has ended, so it can never reach another lease's statement.
+    func cancel(lease number: Int) {
         guard let cancelHandle else { return }
+        let send = leaseLock.withLock { () -> Bool in
+            guard number != 0, lease == number else { return false }
+            cancelSent = true
+            return true
+        }
+        guard send else { return }
         var buffer = [CChar](repeating: 0, count: 256)
         _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
     }
@@ -171,7 +216,11 @@ final class PGConnection: @unchecked Sendable {
         var firstError: (any Error)?
         // Drain everything up to the sync point, whatever happened.
         // Each command yields its result then one NULL; the sync point ends the pipeline.
+        // Success needs the sync point itself: outside an explicit transaction it is where the
+        // implicit transaction commits, so results that arrived before it prove nothing (the
+        // commit may fail, or the connection may drop before it is confirmed).
         var position = 0
+        var sawSync = false
         while syncOK {
             guard let result = PQgetResult(conn) else {
                 position += 1
@@ -181,10 +230,18 @@ final class PGConnection: @unchecked Sendable {
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC {
                 PQclear(result)
+                sawSync = true
                 break
             }
             guard position < sent.count else {
-                PQclear(result)
+                // A result after the last command: the commit at the sync point failed, or the
+                // connection broke. Either way nothing is confirmed.
+                if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
+                    do { _ = try consume(result) } catch { if firstError == nil { firstError = error } }
+                } else {
+                    PQclear(result)
+                }
+                if !isConnected { break }
                 continue
             }
             switch sent[position] {
@@ -208,6 +265,10 @@ final class PGConnection: @unchecked Sendable {
         _ = PQexitPipelineMode(conn)
         if let firstError { throw firstError }
         if sendFailed || !syncOK { throw lastError(prefix: "cannot send the pipeline") }
+        guard sawSync else {
+            throw PGError(
+                code: .connection, message: "the connection was lost before the server confirmed the pipeline's end")
+        }
         guard results.allSatisfy({ $0 != nil }) else {
             throw PGError(code: .connection, message: "the pipeline ended before every statement answered")
         }
@@ -361,38 +422,68 @@ final class PGConnection: @unchecked Sendable {
         }
     }
 
-    /// The password(s) a connection string or the environment carries, to scrub from messages.
-    static func secrets(in connectionString: String?) -> [String] {
-        var secrets: [String] = []
-        if let password = ProcessInfo.processInfo.environment["PGPASSWORD"], !password.isEmpty {
-            secrets.append(password)
-        }
-        guard let connectionString else { return secrets }
+    /// Connection keywords whose values are secrets.
+    static let secretKeywords: Set<String> = ["password", "sslpassword"]
+
+    /// The keywords a connection string sets (libpq's own parser: URI or conninfo, quoting and
+    /// percent-decoding included), or nil when libpq cannot parse it.
+    static func parsedOptions(_ connectionString: String) -> [(keyword: String, value: String)]? {
         var errorPointer: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(connectionString, &errorPointer) {
-            var cursor = options
-            while let keyword = cursor.pointee.keyword {
-                if String(cString: keyword) == "password", let value = cursor.pointee.val {
-                    let password = String(cString: value)
-                    if !password.isEmpty {
-                        secrets.append(password)
-                        // A URI may carry it percent-encoded.
-                        if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics),
-                            encoded != password
-                        {
-                            secrets.append(encoded)
-                        }
-                    }
-                }
-                cursor = cursor.advanced(by: 1)
-            }
-            PQconninfoFree(options)
-        } else {
-            // Unparseable: do not echo any part of it.
-            secrets.append(connectionString)
+        defer { if let errorPointer { PQfreemem(errorPointer) } }
+        guard let options = PQconninfoParse(connectionString, &errorPointer) else { return nil }
+        defer { PQconninfoFree(options) }
+        var out: [(keyword: String, value: String)] = []
+        var cursor = options
+        while let keyword = cursor.pointee.keyword {
+            if let value = cursor.pointee.val { out.append((String(cString: keyword), String(cString: value))) }
+            cursor = cursor.advanced(by: 1)
         }
-        if let errorPointer { PQfreemem(errorPointer) }
-        return secrets
+        return out
+    }
+
+    /// The connection string rewritten from its parsed structure, as conninfo, with every
+    /// secret keyword's value replaced by `********`. Nothing of the original text is copied,
+    /// so no encoding or quoting of a password can slip through.
+    static func redact(_ connectionString: String) -> String {
+        guard let options = parsedOptions(connectionString) else {
+            return "(unparseable connection string, not shown)"
+        }
+        return options.map { option in
+            let value = secretKeywords.contains(option.keyword) ? "********" : option.value
+            return "\(option.keyword)=\(conninfoQuoted(value))"
+        }.joined(separator: " ")
+    }
+
+    /// A conninfo value: bare when safe, else single-quoted with `\` and `'` escaped.
+    static func conninfoQuoted(_ value: String) -> String {
+        let bare = !value.isEmpty && value.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0 != "'" && $0 != "\\" }
+        if bare { return value }
+        return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    /// Every form a secret of the connection string or environment may take in a message from
+    /// libpq or the server: the values of the secret keywords, and their percent-encoded forms
+    /// (as a URI may carry them), to scrub from error messages.
+    static func secrets(in connectionString: String?) -> [String] {
+        var values: [String] = []
+        let environment = ProcessInfo.processInfo.environment
+        for name in ["PGPASSWORD", "PGSSLPASSWORD"] {
+            if let value = environment[name], !value.isEmpty { values.append(value) }
+        }
+        if let connectionString {
+            guard let options = parsedOptions(connectionString) else { return values + [connectionString] }
+            values += options.filter { secretKeywords.contains($0.keyword) && !$0.value.isEmpty }.map(\.value)
+        }
+        var forms: [String] = []
+        for value in values {
+            forms.append(value)
+            for allowed in [CharacterSet.alphanumerics, .urlUserAllowed, .urlPasswordAllowed, .urlQueryAllowed] {
+                if let encoded = value.addingPercentEncoding(withAllowedCharacters: allowed), encoded != value {
+                    forms.append(encoded)
+                }
+            }
+        }
+        return forms
     }
 
     /// Replaces every secret in a message.
@@ -404,18 +495,15 @@ final class PGConnection: @unchecked Sendable {
         return text
     }
 
-    /// Validates a connection string without connecting; the error never includes a password.
+    /// Validates a connection string without connecting. libpq's parse errors quote the text
+    /// they stumbled on, which may be part of a password, so none of it is repeated.
     static func validate(connectionString: String) throws {
-        var errorPointer: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(connectionString, &errorPointer) else {
-            var message = "invalid DATABASE_URL"
-            if let errorPointer {
-                message += ": " + scrub(String(cString: errorPointer), secrets: [connectionString])
-                PQfreemem(errorPointer)
-            }
-            throw PGError(code: .connection, message: message)
-        }
-        PQconninfoFree(options)
+        guard parsedOptions(connectionString) == nil else { return }
+        throw PGError(
+            code: .connection,
+            message:
+                "invalid DATABASE_URL: libpq cannot parse it as a URI (postgres://user:password@host:port/db?param=value, "
+                + "special characters percent-encoded) or as conninfo (key=value ...); its text is not shown, as it may hold a password")
     }
 }
 

@@ -73,6 +73,20 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension PGError {
+    /// True when the transaction lost a race that running it again can win: a deadlock
+    /// (`40P01`) or a serialization failure (`40001`). The whole transaction was rolled back.
+    public var isRetryableConflict: Bool {
+        sqlState == .deadlockDetected || sqlState == .serializationFailure
+    }
+
+    /// True when a statement gave up waiting: `statement_timeout` or a cancel (`57014`), or
+    /// `lock_timeout` (`55P03`). The database is busy; a later retry may succeed.
+    public var isTimeout: Bool {
+        sqlState == .queryCanceled || sqlState == .lockNotAvailable
+    }
+}
+
 /// A PostgreSQL SQLSTATE code, e.g. `23505` for a unique violation.
 public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: String
@@ -91,6 +105,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let raiseException = SQLState(rawValue: "P0001")
     public static let serializationFailure = SQLState(rawValue: "40001")
     public static let deadlockDetected = SQLState(rawValue: "40P01")
+    public static let lockNotAvailable = SQLState(rawValue: "55P03")
     public static let invalidTextRepresentation = SQLState(rawValue: "22P02")
     public static let numericValueOutOfRange = SQLState(rawValue: "22003")
     public static let characterNotInRepertoire = SQLState(rawValue: "22021")

@@ -68,6 +68,7 @@ func withAdminClient<T>(
     logger.logLevel = config.logLevel
     var pg = config.postgres
     pg.role = nil  // admin commands and migrations run as the connecting (owner) role
+    pg.sessionSettings = []  // and without the server's statement and lock timeouts
     pg.maxConnections = 2
     let client = PGClient(configuration: pg, logger: logger)
     do {

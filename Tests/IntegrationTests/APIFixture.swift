@@ -80,10 +80,12 @@ actor TenantStore {
 /// Runs `body` against a real server (real sockets, AsyncHTTPClient) over the test database.
 func withAPI(
     maxEventsPerJob: Int64 = 100_000, authCacheTTL: Duration = .seconds(10), poolSize: Int = 10,
+    configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol, Tenants) async throws -> Void
 ) async throws {
     let tenants = try await TenantStore.shared.get()
     var config = try AppConfiguration.fromEnvironment()
+    configure(&config)
     config.port = 0
     config.poolSize = poolSize
     config.limits.maxEventsPerJob = maxEventsPerJob

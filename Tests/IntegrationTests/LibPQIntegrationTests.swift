@@ -276,6 +276,55 @@ struct LibPQIntegrationTests {
         #expect(prepared == 1)
     }
 
+    /// A cancel sent for one task's statement must never hit the statement run next on the same
+    /// connection. Hundreds of short statements share two connections while random tasks are
+    /// cancelled at random moments: every task that was not cancelled must succeed.
+    @Test func cancellingRandomTasksNeverCancelsAnotherTasksStatement() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 2, acquireTimeout: .seconds(30))
+        defer { Task { await client.shutdown() } }
+        var rng = SystemRandomNumberGenerator()
+        var innocentFailures: [String] = []
+        var cancelledCount = 0
+        for _ in 0..<6 {
+            var tasks: [(task: Task<Int, any Error>, cancelled: Bool)] = []
+            for i in 0..<120 {
+                let sleepMicros = Int.random(in: 0...1500, using: &rng)
+                let task = Task {
+                    try await client.query(
+                        "SELECT \(i)::int AS v, pg_sleep(\(Double(sleepMicros) / 1_000_000)::float8)"
+                    ).first!.decode("v", as: Int.self)
+                }
+                let cancel = Int.random(in: 0..<3, using: &rng) == 0
+                tasks.append((task, cancel))
+                if cancel {
+                    let delay = Int.random(in: 0...3000, using: &rng)
+                    Task {
+                        try? await Task.sleep(for: .microseconds(delay))
+                        task.cancel()
+                    }
+                }
+            }
+            for (index, entry) in tasks.enumerated() {
+                do {
+                    let v = try await entry.task.value
+                    #expect(v == index)
+                } catch {
+                    if entry.cancelled {
+                        cancelledCount += 1
+                    } else {
+                        innocentFailures.append("\(error)")
+                    }
+                }
+            }
+        }
+        #expect(innocentFailures.isEmpty, "\(innocentFailures.count) tasks that nobody cancelled failed: \(innocentFailures.prefix(3))")
+        #expect(cancelledCount > 0, "the test must actually cancel some statements")
+        // The pool is healthy afterwards.
+        #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+        #expect(client.statistics.leased == 0)
+        #expect(client.statistics.open <= 2)
+    }
+
     /// The per-connection statement cache is bounded: past `maxPreparedStatements`, the least
     /// recently used are deallocated when the connection goes back to the pool.
     @Test func preparedStatementCacheIsBounded() async throws {

@@ -99,6 +99,7 @@ enum PGTimestampCheck {
     static func isValid(_ micros: Int64) -> Bool {
         let text = PGTimestamp.format(microseconds: micros)
         guard text.count == 27, let date = PGTimestamp.parse(text) else { return false }
-        return abs(date.timeIntervalSince1970 * 1_000_000 - Double(micros)) < 2
+        // Date is a Double of seconds: far from 2001 it holds a few µs less than the cursor.
+        return abs(date.timeIntervalSince1970 * 1_000_000 - Double(micros)) < 1_000
     }
 }

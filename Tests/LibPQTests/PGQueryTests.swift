@@ -129,4 +129,41 @@ import Testing
         #expect(error?.code == .connection)
         #expect(error?.message.contains("topsecret") == false)
     }
+
+    /// Redaction by structure: whatever the encoding or quoting, no form of a password appears.
+    @Test(arguments: [
+        ("postgres://u:p%40ss-w0rd@h/db", "p@ss-w0rd"),
+        ("postgresql://u:pa%20ss%3Aword@h:5432/db", "pa ss:word"),
+        ("postgresql://u@h/db?password=q%26uery-pass", "q&uery-pass"),
+        ("postgresql://u:plainpass@h/db?sslpassword=ssl-secret-1", "ssl-secret-1"),
+        ("host=h dbname=db password='it\\'s q\\\\uoted'", "it's q"),
+        ("host=h dbname=db password='sp ace pass\\\\x'", "sp ace pass"),
+        ("host=h password=abcdefgh sslpassword='key pass 22'", "key pass 22"),
+        ("host=h user=u password=ñøn-åscii-密码", "ñøn-åscii-密码"),
+    ])
+    func redactionMasksEveryFormOfThePassword(url: String, password: String) throws {
+        let shown = PGConfiguration.redacted(url)
+        #expect(shown.contains("********"), "\(shown)")
+        #expect(shown.contains("host=h"), "the rest stays readable: \(shown)")
+        let forms = [password, password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password]
+        for form in forms where form.count >= 3 {
+            #expect(!shown.contains(form), "\(url) shows \(shown)")
+        }
+        // No fragment of the original secret part survives either.
+        if let range = url.range(of: ":", options: .backwards, range: url.startIndex..<(url.firstIndex(of: "@") ?? url.startIndex)),
+            url.hasPrefix("postgres"), let at = url.firstIndex(of: "@"), range.upperBound < at
+        {
+            let written = String(url[range.upperBound..<at])
+            #expect(!shown.contains(written), "\(shown)")
+        }
+    }
+
+    @Test func redactionOfTheReportedURL() {
+        let shown = PGConfiguration.redacted("postgres://u:p%40ss-w0rd@h/db")
+        #expect(!shown.contains("p%40ss-w0rd") && !shown.contains("p@ss-w0rd") && !shown.contains("ss-w0rd"))
+        #expect(shown.contains("user=u") && shown.contains("dbname=db") && shown.contains("password=********"))
+        #expect(PGConfiguration.redacted("postgres://u:%zz@h/db").contains("not shown"))
+        let secrets = PGConnection.secrets(in: "postgres://u:p%40ss-w0rd@h/db")
+        #expect(PGConnection.scrub("failed for p@ss-w0rd and p%40ss-w0rd", secrets: secrets) == "failed for ******** and ********")
+    }
 }

@@ -14,6 +14,14 @@ public struct AppConfiguration: Sendable {
     public var poolSize = 10
     public var poolAcquireTimeout: Duration = .seconds(5)
     public var unnamedStatements = false
+    /// The server's sessions cancel a statement running longer than this (`statement_timeout`);
+    /// the request then answers `503` + `Retry-After`. 0 = no limit.
+    public var statementTimeout: Duration = .seconds(15)
+    /// The server's sessions stop waiting for a row lock after this (`lock_timeout`), e.g. when
+    /// a DBA holds a job's row in an open transaction; `503` + `Retry-After`. 0 = no limit.
+    public var lockTimeout: Duration = .seconds(5)
+    /// The most named prepared statements one pooled connection keeps.
+    public var maxPreparedStatements = 256
     public var migrationsDirectory: String?
     public var logLevel: Logger.Level = .info
     /// How long an authenticated token is trusted without asking the database (at most 30 s,
@@ -56,6 +64,15 @@ public struct AppConfiguration: Sendable {
             config.poolAcquireTimeout = .milliseconds(try parseInt(v, name: "DB_POOL_TIMEOUT_MS", range: 1...600_000))
         }
         if let v = value("DB_UNNAMED_STATEMENTS") { config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS") }
+        if let v = value("DB_STATEMENT_TIMEOUT_MS") {
+            config.statementTimeout = .milliseconds(try parseInt(v, name: "DB_STATEMENT_TIMEOUT_MS", range: 0...3_600_000))
+        }
+        if let v = value("DB_LOCK_TIMEOUT_MS") {
+            config.lockTimeout = .milliseconds(try parseInt(v, name: "DB_LOCK_TIMEOUT_MS", range: 0...3_600_000))
+        }
+        if let v = value("DB_MAX_PREPARED_STATEMENTS") {
+            config.maxPreparedStatements = try parseInt(v, name: "DB_MAX_PREPARED_STATEMENTS", range: 16...100_000)
+        }
         if let v = value("MIGRATIONS_DIR") { config.migrationsDirectory = v }
         if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
         if let v = value("AUTH_CACHE_TTL_SECONDS") {
@@ -105,7 +122,11 @@ public struct AppConfiguration: Sendable {
             ("HOST", host), ("PORT", String(port)), ("DATABASE_URL", PGConfiguration.redacted(databaseURL)),
             ("DB_ROLE", databaseRole), ("DB_POOL_SIZE", String(poolSize)),
             ("DB_POOL_TIMEOUT_MS", String(poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds / 1_000_000_000_000_000)),
-            ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)), ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
+            ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)),
+            ("DB_STATEMENT_TIMEOUT_MS", String(Self.milliseconds(statementTimeout))),
+            ("DB_LOCK_TIMEOUT_MS", String(Self.milliseconds(lockTimeout))),
+            ("DB_MAX_PREPARED_STATEMENTS", String(maxPreparedStatements)),
+            ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
             ("LOG_LEVEL", logLevel.rawValue), ("AUTH_CACHE_TTL_SECONDS", seconds(authCacheTTL)),
             ("REQUEST_TIMEOUT_SECONDS", seconds(requestTimeout)), ("IDLE_TIMEOUT_SECONDS", seconds(idleTimeout)),
             ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
@@ -116,11 +137,22 @@ public struct AppConfiguration: Sendable {
         ]
     }
 
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The server's pool: the runtime role and the session timeouts.
     public var postgres: PGConfiguration {
-        PGConfiguration(
+        var pg = PGConfiguration(
             connectionString: databaseURL, role: databaseRole.isEmpty ? nil : databaseRole,
             maxConnections: poolSize, acquireTimeout: poolAcquireTimeout, unnamedStatementsOnly: unnamedStatements,
             slowQueryThreshold: slowQueryThreshold == .zero ? nil : slowQueryThreshold)
+        pg.sessionSettings = [
+            ("statement_timeout", String(Self.milliseconds(statementTimeout))),
+            ("lock_timeout", String(Self.milliseconds(lockTimeout))),
+        ]
+        pg.maxPreparedStatements = maxPreparedStatements
+        return pg
     }
 
     /// The migration files: `MIGRATIONS_DIR`, else `sql/migrations` under the working directory,

@@ -117,17 +117,30 @@ struct FieldReader {
         return bool
     }
 
-    /// A JSON object of at most `maxBytes` as compact JSON, without NUL in keys or strings.
+    /// A JSON object of at most `maxBytes` as compact JSON, without NUL in keys or strings, its
+    /// numbers within the stored-number rule and rewritten in their stored form (so the size is
+    /// measured on what is stored; see `JSONNumber.canonical`).
     mutating func dictionary(_ name: String, maxBytes: Int) -> JSONObject? {
-        guard let value = value(name) else { return nil }
-        guard case .object(let object) = value else {
+        guard let sent = value(name) else { return nil }
+        guard case .object = sent else {
             add(name, msg: "Input should be a valid dictionary", type: "dict_type")
             return nil
         }
-        if value.containsNUL {
+        if sent.containsNUL {
             add(name, msg: "Value error, strings must not contain the NUL character", type: "value_error")
             return nil
         }
+        let value: JSONValue
+        switch sent.canonicalizingNumbers(at: (location + [name]).map(ValidationIssue.Location.key), maxNumberBytes: maxBytes) {
+        case .value(let canonical): value = canonical
+        case .refused(let numberIssues):
+            issues += numberIssues
+            return nil
+        case .tooLarge:
+            add(name, msg: "Value error, \(name) must be at most \(maxBytes) bytes as JSON", type: "value_error")
+            return nil
+        }
+        guard case .object(let object) = value else { return nil }
         if value.compactByteCount > maxBytes {
             add(name, msg: "Value error, \(name) must be at most \(maxBytes) bytes as JSON", type: "value_error")
             return nil

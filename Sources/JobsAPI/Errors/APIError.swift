@@ -35,6 +35,9 @@ public enum APIError: Error, Sendable, Equatable {
     case unsupportedMediaType
     case validation([ValidationIssue])
     case unavailable
+    /// The database answered, but a statement or lock wait timed out, or a deadlock persisted
+    /// through the server's own retries.
+    case busy
 
     public var status: Int {
         switch self {
@@ -48,7 +51,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .payloadTooLarge: return 413
         case .unsupportedMediaType: return 415
         case .validation: return 422
-        case .unavailable: return 503
+        case .unavailable, .busy: return 503
         }
     }
 
@@ -66,6 +69,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unsupportedMediaType: return "unsupported_media_type"
         case .validation: return "validation_error"
         case .unavailable: return "unavailable"
+        case .busy: return "database_busy"
         }
     }
 
@@ -79,6 +83,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unsupportedMediaType: return "Request body must be JSON (Content-Type: application/json)"
         case .validation: return "Validation error"
         case .unavailable: return "The database is unavailable; retry shortly"
+        case .busy: return "The database is busy and the request timed out; retry shortly"
         }
     }
 

@@ -42,6 +42,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as PGError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error.code.rawValue)"])
             return JSONResponse.error(.unavailable)
+        case let error as PGError where error.isTimeout || error.isRetryableConflict:
+            // statement_timeout / lock_timeout, or a deadlock that outlived the server's retries.
+            logger.warning("database busy", metadata: ["sqlstate": "\(error.sqlState?.rawValue ?? "")"])
+            return JSONResponse.error(.busy)
         default:
             logger.error("unhandled error", metadata: ["error": "\(error)"])
             var body = JSONObject()

@@ -22,6 +22,23 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body` again when its transaction lost a deadlock or serialization race (`40P01`,
+    /// `40001`: PostgreSQL rolled it all back, so a rerun is safe), up to `attempts` times with
+    /// a short random pause; the last failure is rethrown (the error mapping makes it a `503`).
+    public static func retryingConflicts<T>(
+        attempts: Int = 4, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as PGError where error.isRetryableConflict && attempt < attempts {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...25) * attempt))
+            }
+        }
+    }
+
     /// Runs `queries` in one round trip: the tenant setting and the statements are pipelined and
     /// run as one implicit transaction (so the setting applies to them and to nothing after, and
     /// they commit or fail together).

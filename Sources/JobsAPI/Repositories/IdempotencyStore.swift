@@ -106,29 +106,44 @@ public struct IdempotencyStore: Sendable {
     }
 
     /// Stores the response of a claimed key (same transaction as the change).
-    static func record(_ tx: PGLease, organization: String, key: String, response: StoredResponse) async throws {
-        try await tx.query(recordQuery(organization: organization, key: key, response: response))
+    static func record(
+        _ tx: PGLease, organization: String, key: String, method: String, path: String, hash: [UInt8],
+        response: StoredResponse
+    ) async throws {
+        try await tx.query(
+            recordQuery(organization: organization, key: key, method: method, path: path, hash: hash, response: response))
     }
 
-    static func recordQuery(organization: String, key: String, response: StoredResponse) -> PGQuery {
+    /// Records the request that succeeded with a claimed key — its own method, path and hash,
+    /// which differ from the claimer's when an earlier request with the key failed.
+    static func recordQuery(
+        organization: String, key: String, method: String, path: String, hash: [UInt8], response: StoredResponse
+    ) -> PGQuery {
         var headers = JSONObject()
         if let location = response.location { headers["Location"] = .string(location) }
         return """
             UPDATE idempotency_keys
-            SET response_status = \(response.status), response_body = \(response.body),
+            SET method = \(method), path = \(normalizedPath(path)), request_hash = \(PGBytes(hash)),
+                response_status = \(response.status), response_body = \(response.body),
                 response_headers = \(PGJSON(text: JSONValue.object(headers).compactJSON))
             WHERE organization_id = \(organization) AND idempotency_key = \(key)
             """
     }
 
     /// Gives a claimed key back (its request failed: only successes are recorded).
-    static func release(_ tx: PGLease, organization: String, key: String) async throws {
-        try await tx.query(
-            "DELETE FROM idempotency_keys WHERE organization_id = \(organization) AND idempotency_key = \(key)")
+    static func releaseQuery(organization: String, key: String) -> PGQuery {
+        "DELETE FROM idempotency_keys WHERE organization_id = \(organization) AND idempotency_key = \(key)"
     }
 
     /// Runs a create (or any single change) in a tenant transaction, guarded by `key` when set.
     func run(
+        organization: String, key: String?, method: String, path: String, hash: [UInt8],
+        _ work: (PGLease) async throws -> StoredResponse
+    ) async throws -> (response: StoredResponse, replayed: Bool) {
+        try await Database.retryingConflicts { try await guardedTransaction(organization: organization, key: key, method: method, path: path, hash: hash, work) }
+    }
+
+    private func guardedTransaction(
         organization: String, key: String?, method: String, path: String, hash: [UInt8],
         _ work: (PGLease) async throws -> StoredResponse
     ) async throws -> (response: StoredResponse, replayed: Bool) {
@@ -141,7 +156,10 @@ public struct IdempotencyStore: Sendable {
                 }
             }
             let response = try await work(tx)
-            if let key { try await Self.record(tx, organization: organization, key: key, response: response) }
+            if let key {
+                try await Self.record(
+                    tx, organization: organization, key: key, method: method, path: path, hash: hash, response: response)
+            }
             return (response, false)
         }
     }

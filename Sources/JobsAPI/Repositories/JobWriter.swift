@@ -17,8 +17,10 @@ import NIOConcurrencyHelpers
 /// background task is needed, and a job with a single writer pays nothing extra.
 ///
 /// Idempotency keys are checked per request inside the batch transaction (spec §5): a key seen
-/// earlier in the same batch is resolved against that earlier request's outcome, and the key of a
-/// request that failed is removed again before commit, so it stays free for a retry.
+/// earlier in the same batch is resolved against that earlier request's outcome (a failed one
+/// leaves it free for the next request), and at commit each claimed key is either recorded with
+/// the last request that succeeded with it or deleted, so a failure stays retryable and a
+/// success is never applied twice.
 public final class JobWriter: Sendable {
     let database: Database
     let limits: Limits
@@ -101,7 +103,7 @@ public final class JobWriter: Sendable {
         let items = [own] + others.map(\.item)
         let results: [Result<Outcome, any Error>]
         do {
-            results = try await runBatch(key, items)
+            results = try await Database.retryingConflicts { try await runBatch(key, items) }
         } catch {
             results = Array(repeating: .failure(error), count: items.count)
         }
@@ -124,9 +126,11 @@ public final class JobWriter: Sendable {
 
     // MARK: The batch transaction
 
+    /// The request that last used a key in this batch, and its outcome (nil: it failed).
     private struct KeyRecord {
-        var hash: [UInt8]
+        var item: Item
         var outcome: Outcome?
+        var hash: [UInt8] { item.requestHash }
     }
 
     /// The transaction takes two round trips when no idempotency key is involved: one pipeline
@@ -150,8 +154,11 @@ public final class JobWriter: Sendable {
             var recent = try JobRepository.decodeEvents(opened[3])
             var appended: [JobEvent] = []
             var results: [Result<Outcome, any Error>] = []
+            // The keys this batch claimed (their rows are inserted, uncommitted), in claim order,
+            // with the latest request that used each. Whatever happens in between, each key
+            // ends as exactly one thing at commit: recorded with its last success, or deleted.
             var keys: [String: KeyRecord] = [:]
-            var recordedKeys: [(String, Outcome)] = []
+            var claimOrder: [String] = []
 
             for item in items {
                 // Idempotency: replay, refuse a reuse, or claim the key.
@@ -165,13 +172,15 @@ public final class JobWriter: Sendable {
                             }
                             continue
                         }
-                        // The earlier request with this key failed and released it: claim it again.
+                        // An earlier request of this batch failed with this key: the key is free
+                        // for this one, and this batch's claim on it (its row) still stands.
                     } else {
                         switch try await IdempotencyStore.claim(
                             tx, organization: key.organization, key: idempotencyKey, method: item.method, path: item.path,
                             hash: item.requestHash)
                         {
-                        case .claimed: break
+                        case .claimed:
+                            claimOrder.append(idempotencyKey)
                         case .replay(let stored):
                             results.append(.success(Outcome(response: stored, replayed: true, endedWith: nil)))
                             continue
@@ -195,24 +204,28 @@ public final class JobWriter: Sendable {
                         endedWith: job.status != statusBefore && job.status.isTerminal ? job.status : nil)
                     results.append(.success(outcome))
                     if let idempotencyKey = item.idempotencyKey {
-                        keys[idempotencyKey] = KeyRecord(hash: item.requestHash, outcome: outcome)
-                        recordedKeys.append((idempotencyKey, outcome))
+                        keys[idempotencyKey] = KeyRecord(item: item, outcome: outcome)
                     }
                 } catch {
                     results.append(.failure(error))
                     if let idempotencyKey = item.idempotencyKey {
-                        // Only successful responses are recorded: free the key again.
-                        keys[idempotencyKey] = KeyRecord(hash: item.requestHash, outcome: nil)
-                        try await IdempotencyStore.release(tx, organization: key.organization, key: idempotencyKey)
+                        // Only successful responses are recorded: the key is free again.
+                        keys[idempotencyKey] = KeyRecord(item: item, outcome: nil)
                     }
                 }
             }
             var writes: [PGQuery] = []
             if job != original { writes.append(JobRepository.writeQuery(job)) }
             if !appended.isEmpty { writes.append(JobRepository.insertQuery(appended, of: job)) }
-            for (idempotencyKey, outcome) in recordedKeys {
+            for idempotencyKey in claimOrder {
+                guard let record = keys[idempotencyKey], let outcome = record.outcome else {
+                    writes.append(IdempotencyStore.releaseQuery(organization: key.organization, key: idempotencyKey))
+                    continue
+                }
                 writes.append(
-                    IdempotencyStore.recordQuery(organization: key.organization, key: idempotencyKey, response: outcome.response))
+                    IdempotencyStore.recordQuery(
+                        organization: key.organization, key: idempotencyKey, method: record.item.method,
+                        path: record.item.path, hash: record.hash, response: outcome.response))
             }
             try await Self.commit(tx, writes)
             return results

@@ -1,0 +1,233 @@
+import Foundation
+import HTTPTypes
+import JobsAPI
+import LibPQ
+import Testing
+
+/// Defects found by an outside review and a black-box run, each pinned by a test that failed
+/// before its fix.
+@Suite("Hardening")
+struct HardeningTests {
+    func with(_ headers: HTTPFields, key: String) -> HTTPFields {
+        var h = headers
+        h[HTTPField.Name("Idempotency-Key")!] = key
+        return h
+    }
+
+    /// Sends `requests` one after another (250 ms apart) while another connection holds the
+    /// job's row lock, then releases it: the first request leads and waits on the lock, the
+    /// others queue in the coalescing writer in order and run as one batch after it.
+    func batched(org: String, job: String, _ requests: [@Sendable () async throws -> APIResponse]) async throws
+        -> [APIResponse]
+    {
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await owner.shutdown() } }
+        return try await owner.withConnection { lock in
+            try await lock.query("BEGIN")
+            try await lock.query("SELECT set_config('app.organization_id', \(org), true)")
+            try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(org) AND job_id = \(job) FOR UPDATE")
+            var tasks: [Task<APIResponse, any Error>] = []
+            for request in requests {
+                tasks.append(Task { try await request() })
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            try await lock.query("COMMIT")
+            var responses: [APIResponse] = []
+            for task in tasks { responses.append(try await task.value) }
+            return responses
+        }
+    }
+
+    /// Item 7: request A with key K fails inside a batch (freeing K), request B with the same K
+    /// then succeeds in the same batch. B's response must be recorded under K, so B's retry
+    /// replays instead of applying a second time.
+    @Test func keyFreedAndReclaimedInOneBatchIsRecorded() async throws {
+        try await withAPI { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            #expect(try await http.progress(t.editorA, id, #"{"processed_items": 5}"#).status == 200)
+            let keyed = with(t.editorA, key: "batch-\(UUID().uuidString)")
+            let editor = t.editorA
+            let plusOne = #"{"processed_items_delta": 1}"#
+            let responses = try await batched(
+                org: t.orgA, job: id,
+                [
+                    { try await http.progress(editor, id, #"{"stage": "leader"}"#) },
+                    { try await http.progress(keyed, id, #"{"processed_items_delta": 9007199254740991}"#) },
+                    { try await http.progress(keyed, id, plusOne) },
+                ])
+            #expect(responses[0].status == 200)
+            #expect(responses[1].status == 422, "A overflows: \(responses[1].text)")
+            #expect(responses[2].status == 200, "B may use the key A freed: \(responses[2].text)")
+            #expect(int(responses[2]["processed_items"]) == 6)
+            let retry = try await http.progress(keyed, id, plusOne)
+            #expect(retry.status == 200)
+            #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "B's retry replays")
+            #expect(retry.text == responses[2].text)
+            let now = try await http.call(.get, "/api/jobs/\(id)/status", headers: t.editorA)
+            #expect(int(now["processed_items"]) == 6, "B applied exactly once")
+            // And a different request with the same key is a reuse, as for any recorded key.
+            #expect(try await http.progress(keyed, id, #"{"processed_items_delta": 2}"#).status == 422)
+        }
+    }
+
+    /// Item 8: a create without Idempotency-Key is acknowledged only once it committed. Here
+    /// the backend dies at commit (a deferred constraint trigger terminates it), after the
+    /// INSERT's own result was sent: the client must not get a 201 for a rolled-back row.
+    @Test func createIsAcknowledgedOnlyAfterItsCommit() async throws {
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await owner.shutdown() } }
+        let jobType = TestDatabase.uniqueID("die_at_commit")
+        let trigger = TestDatabase.uniqueID("die_at_commit_trigger")
+        // Identifiers cannot be bound; both names are generated above from hex digits.
+        try await owner.query(
+            """
+            CREATE FUNCTION \(unsafeRaw: trigger)() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+            BEGIN
+                IF NEW.job_type = '\(unsafeRaw: jobType)' THEN
+                    PERFORM pg_terminate_backend(pg_backend_pid());
+                    PERFORM pg_sleep(5);
+                END IF;
+                RETURN NULL;
+            END $$
+            """)
+        try await owner.query(
+            """
+            CREATE CONSTRAINT TRIGGER \(unsafeRaw: trigger) AFTER INSERT ON jobs DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: trigger)()
+            """)
+        do {
+            try await withAPI { (http, t) async throws in
+                let r = try await http.call(
+                    .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(jobType)", "total_items": 1}"#)
+                #expect(r.status == 503, "the commit was never confirmed: \(r.status) \(r.text)")
+                #expect(r.headers[.retryAfter] != nil)
+            }
+            let rows = try await owner.query("SELECT count(*) AS n FROM jobs WHERE job_type = \(jobType)")
+            #expect(try rows.first!.decode("n", as: Int.self) == 0)
+        } catch {
+            _ = try? await owner.query("DROP TRIGGER \(unsafeRaw: trigger) ON jobs")
+            _ = try? await owner.query("DROP FUNCTION \(unsafeRaw: trigger)()")
+            throw error
+        }
+        try await owner.query("DROP TRIGGER \(unsafeRaw: trigger) ON jobs")
+        try await owner.query("DROP FUNCTION \(unsafeRaw: trigger)()")
+    }
+
+    /// Item 9: a row lock held elsewhere (a DBA's open transaction) makes the request give up
+    /// after `lock_timeout` with a 503 + Retry-After, instead of hanging.
+    @Test func lockTimeoutIsA503WithRetryAfter() async throws {
+        try await withAPI(configure: { $0.lockTimeout = .milliseconds(300) }) { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let editor = t.editorA
+            let started = ContinuousClock.now
+            let owner = try TestDatabase.ownerClient(maxConnections: 1)
+            defer { Task { await owner.shutdown() } }
+            let r = try await owner.withConnection { lock in
+                try await lock.query("BEGIN")
+                try await lock.query("SELECT set_config('app.organization_id', \(t.orgA), true)")
+                try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(t.orgA) AND job_id = \(id) FOR UPDATE")
+                let r = try await http.progress(editor, id, #"{"processed_items": 1}"#)
+                try await lock.query("ROLLBACK")
+                return r
+            }
+            #expect(r.status == 503, "\(r.text)")
+            #expect(r.headers[.retryAfter] != nil)
+            #expect(r["code"] as? String == "database_busy")
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(try await http.progress(editor, id, #"{"processed_items": 1}"#).status == 200, "fine once the lock is gone")
+        }
+    }
+
+    /// Item 9: a statement running past `statement_timeout` is cancelled by PostgreSQL and the
+    /// request answers 503 + Retry-After.
+    @Test func statementTimeoutIsA503WithRetryAfter() async throws {
+        try await withAPI(configure: {
+            $0.statementTimeout = .milliseconds(300)
+            $0.lockTimeout = .zero
+        }) { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let editor = t.editorA
+            let owner = try TestDatabase.ownerClient(maxConnections: 1)
+            defer { Task { await owner.shutdown() } }
+            let r = try await owner.withConnection { lock in
+                try await lock.query("BEGIN")
+                try await lock.query("SELECT set_config('app.organization_id', \(t.orgA), true)")
+                try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(t.orgA) AND job_id = \(id) FOR UPDATE")
+                let r = try await http.call(.post, "/api/jobs/\(id)/cancel", headers: editor)
+                try await lock.query("ROLLBACK")
+                return r
+            }
+            #expect(r.status == 503, "\(r.text)")
+            #expect(r.headers[.retryAfter] != nil)
+        }
+    }
+
+    /// Item 9: a deadlock between the server's transaction and another one (here: another
+    /// session holds the idempotency key the server needs and then asks for the job row the
+    /// server holds) is retried inside the server; the client sees one 200, applied once.
+    @Test func deadlockIsRetriedInsideTheServer() async throws {
+        try await withAPI { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let key = "deadlock-\(UUID().uuidString)"
+            let keyed = with(t.editorA, key: key)
+            let owner = try TestDatabase.ownerClient(maxConnections: 1)
+            defer { Task { await owner.shutdown() } }
+            let r = try await owner.withConnection { other in
+                // This session waits long before checking for deadlocks, so the server's
+                // session (default 1 s) is the one PostgreSQL aborts.
+                try await other.query("SET deadlock_timeout = '20s'")
+                try await other.query("BEGIN")
+                try await other.query("SELECT set_config('app.organization_id', \(t.orgA), true)")
+                try await other.query(
+                    """
+                    INSERT INTO idempotency_keys (organization_id, idempotency_key, method, path, request_hash)
+                    VALUES (\(t.orgA), \(key), 'POST', '/elsewhere', \(PGBytes([UInt8](repeating: 7, count: 32))))
+                    """)
+                let request = Task { try await http.progress(keyed, id, #"{"processed_items_delta": 3}"#) }
+                try await Task.sleep(for: .milliseconds(400))  // the server now waits for our key
+                try await other.query(
+                    "SELECT 1 AS one FROM jobs WHERE organization_id = \(t.orgA) AND job_id = \(id) FOR UPDATE")
+                try await other.query("ROLLBACK")
+                try await other.query("RESET deadlock_timeout")
+                return try await request.value
+            }
+            #expect(r.status == 200, "\(r.text)")
+            #expect(int(r["processed_items"]) == 3)
+            let replay = try await http.progress(keyed, id, #"{"processed_items_delta": 3}"#)
+            #expect(replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(int(replay["processed_items"]) == 3, "applied once")
+        }
+    }
+
+    /// Item 1: the reported 60-byte amplification is a 422 naming each field, nothing is
+    /// stored, and an accepted number reads back exactly as the write answered it.
+    @Test func numbersAreRefusedOrStoredInOneForm() async throws {
+        try await withAPI { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let attack = try await http.progress(t.editorA, id, #"{"metadata_patch":{"b":1e131071,"c":1e131071,"d":1e131071}}"#)
+            #expect(attack.status == 422)
+            for field in ["b", "c", "d"] { #expect(attack.hasIssue("body.metadata_patch.\(field)", "value_error")) }
+            let after = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
+            #expect(after.text.utf8.count < 2000, "nothing was stored: \(after.text.utf8.count) bytes")
+
+            let write = try await http.progress(
+                t.editorA, id,
+                #"{"metadata_patch": {"big": 1e300, "small": 2.50e-3, "n": -0, "f": 1.0}, "error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"x": 1E+2}}}"#)
+            #expect(write.status == 200, "\(write.text)")
+            let read = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
+            let written = try #require(write["metadata"] as? [String: Any])
+            let stored = try #require(read["metadata"] as? [String: Any])
+            #expect(NSDictionary(dictionary: written).isEqual(to: stored), "the write response and the next GET agree")
+            #expect(read.text.contains(#""small": 0.0025"#) || read.text.contains(#""small":0.0025"#), "\(read.text)")
+            #expect(write.text.contains(#""small":0.0025"#))
+            #expect(write.text.contains(#""f":1.0"#) && read.text.contains(#""f":1.0"#))
+            #expect(write.text.contains(#""x":100.0"#) && read.text.contains(#""x":100.0"#))
+            let big = "1" + String(repeating: "0", count: 300) + ".0"
+            #expect(write.text.contains(big) && read.text.contains(big))
+            let create = try await http.call(
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "n", "total_items": 1, "metadata": {"a": 12345678901234567890}}"#)
+            #expect(create.status == 422)
+            #expect(create.hasIssue("body.metadata.a", "value_error"))
+        }
+    }
+}

@@ -131,11 +131,15 @@ struct LibPQIntegrationTests {
     @Test func cancellationRollsBackTheTransaction() async throws {
         let client = try TestDatabase.ownerClient(maxConnections: 1)
         defer { Task { await client.shutdown() } }
-        try await client.query("CREATE TEMP TABLE tx_probe (k text PRIMARY KEY)")
+        // A real table: the cancelled task's session is closed, not reused (a late cancel could
+        // otherwise hit the next statement), so a TEMP table would go with it.
+        let table = TestDatabase.uniqueID("tx_probe")
+        try await client.query("CREATE TABLE \(unsafeRaw: table) (k text PRIMARY KEY)")
         let key = TestDatabase.uniqueID("cancel")
+        let pid = try await client.withConnection { try await $0.backendPID() }
         let task = Task {
             try await client.withTransaction { tx in
-                try await tx.query("INSERT INTO tx_probe VALUES (\(key))")
+                try await tx.query("INSERT INTO \(unsafeRaw: table) VALUES (\(key))")
                 try await tx.query("SELECT pg_sleep(10)")
             }
         }
@@ -145,10 +149,12 @@ struct LibPQIntegrationTests {
         let result = await task.result
         #expect(ContinuousClock.now - started < .seconds(5), "cancel must interrupt the running statement")
         #expect(throws: (any Error).self) { try result.get() }
-        let found = try await client.query("SELECT count(*) AS n FROM tx_probe WHERE k = \(key)").first!
+        let found = try await client.query("SELECT count(*) AS n FROM \(unsafeRaw: table) WHERE k = \(key)").first!
             .decode("n", as: Int.self)
         #expect(found == 0)
+        #expect(try await client.withConnection { try await $0.backendPID() } != pid, "the cancelled session was replaced")
         #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+        try await client.query("DROP TABLE \(unsafeRaw: table)")
     }
 
     @Test func poolExhaustionWaitsThenTimesOutClearly() async throws {
@@ -323,6 +329,51 @@ struct LibPQIntegrationTests {
         #expect(try await client.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
         #expect(client.statistics.leased == 0)
         #expect(client.statistics.open <= 2)
+    }
+
+    /// Item 8 of the hardening issue: a pipeline outside a transaction commits at its sync
+    /// point, so it succeeds only when the sync point is confirmed. Here the commit itself fails
+    /// after the INSERT's result was sent: once by an error (a deferred constraint trigger), once
+    /// by the backend dying. Both must throw, and nothing must be stored. (A create without an
+    /// Idempotency-Key is exactly such a pipeline: `set_config` + `INSERT`.)
+    @Test func pipelineSucceedsOnlyWhenItsCommitIsConfirmed() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let table = TestDatabase.uniqueID("commit_probe")
+        // Identifiers cannot be bound; the name is generated above from hex digits.
+        try await client.query("CREATE TABLE \(unsafeRaw: table) (k text PRIMARY KEY, fate text NOT NULL)")
+        try await client.query(
+            """
+            CREATE FUNCTION \(unsafeRaw: table)_fate() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.fate = 'raise' THEN RAISE EXCEPTION 'refused at commit'; END IF;
+                IF NEW.fate = 'die' THEN
+                    PERFORM pg_terminate_backend(pg_backend_pid());
+                    PERFORM pg_sleep(5);
+                END IF;
+                RETURN NULL;
+            END $$
+            """)
+        try await client.query(
+            """
+            CREATE CONSTRAINT TRIGGER fate AFTER INSERT ON \(unsafeRaw: table) DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION \(unsafeRaw: table)_fate()
+            """)
+        for fate in ["raise", "die"] {
+            let error = await #expect(throws: PGError.self, "\(fate): the commit was not confirmed") {
+                try await client.withConnection { lease in
+                    try await lease.pipeline(["SELECT 1 AS one", "INSERT INTO \(unsafeRaw: table) VALUES (\(fate), \(fate))"])
+                }
+            }
+            if fate == "die" { #expect(error?.isUnavailable == true, "\(String(describing: error))") }
+        }
+        try await client.withConnection { lease in
+            _ = try await lease.pipeline(["INSERT INTO \(unsafeRaw: table) VALUES ('ok', 'live')"])
+        }
+        let stored = try await client.query("SELECT k FROM \(unsafeRaw: table) ORDER BY k").map { try $0.decode("k", as: String.self) }
+        #expect(stored == ["ok"])
+        try await client.query("DROP TABLE \(unsafeRaw: table)")
+        try await client.query("DROP FUNCTION \(unsafeRaw: table)_fate()")
     }
 
     /// The per-connection statement cache is bounded: past `maxPreparedStatements`, the least

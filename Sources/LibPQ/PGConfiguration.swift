@@ -19,6 +19,9 @@ public struct PGConfiguration: Sendable {
     /// When true, only unnamed statements are used (safe behind PgBouncer's transaction pooling).
     /// When false, each connection prepares each distinct statement once and reuses it.
     public var unnamedStatementsOnly: Bool
+    /// Fault injection for tests: how long a cancel request takes to reach the server (as over
+    /// a slow network). nil in production.
+    public var cancelDelayForTesting: Duration?
     /// The most named prepared statements one connection keeps (least recently used ones are
     /// deallocated past it, when the connection goes back to the pool). Every statement text is
     /// built from constants, so real use stays far below; the bound is a safety net.

@@ -17,6 +17,7 @@ final class PGConnection: @unchecked Sendable {
     private var statementTick = 0
     private var nextStatementNumber = 0
     private let maxStatements: Int
+    private let cancelDelay: Duration?
     private let unnamedOnly: Bool
     let id: Int
 
@@ -52,6 +53,7 @@ final class PGConnection: @unchecked Sendable {
         cancelHandle = PQgetCancel(handle)
         unnamedOnly = configuration.unnamedStatementsOnly
         maxStatements = configuration.maxPreparedStatements
+        cancelDelay = configuration.cancelDelayForTesting
         id = PGConnection.counter.next()
         // Timestamps come back in ISO style so `PGTimestamp.parse` can read them.
         _ = try? executeScript("SET DateStyle TO ISO")
@@ -131,17 +133,26 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Asks the server to cancel the statement of lease `number` (any thread). Does nothing once
-    /// that lease has ended, so it can never reach another lease's statement.
+    /// that lease has ended, so it can never reach another lease's statement. The request is
+    /// sent from a thread of its own: `PQcancel` blocks on a network round trip, and the caller
+    /// may be an event loop or the cooperative pool.
     func cancel(lease number: Int) {
-        guard let cancelHandle else { return }
+        guard cancelHandle != nil else { return }
         let send = leaseLock.withLock { () -> Bool in
             guard number != 0, lease == number else { return false }
             cancelSent = true
             return true
         }
         guard send else { return }
-        var buffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
+        // The closure keeps `self` (and so the PGcancel object) alive until the request is sent.
+        Thread.detachNewThread { [self] in
+            if let delay = cancelDelay {
+                let micros = delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
+                usleep(UInt32(clamping: micros))
+            }
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
+        }
     }
 
     /// Runs one parameterized statement. Uses a named prepared statement per distinct SQL text

@@ -38,8 +38,11 @@ public func buildRouter(
     OpenAPIController().addRoutes(to: router)
     let authenticator = Authenticator(
         client: client, sessions: sessionVerifier ?? DatabaseSessionVerifier(client: client),
-        cacheTTL: configuration.authCacheTTL)
-    let api = router.group("api").add(middleware: TenantMiddleware(authenticator: authenticator))
+        cacheTTL: configuration.authCacheTTL, failureBurst: configuration.authFailureBurst,
+        failuresPerSecond: configuration.authFailuresPerSecond)
+    let api = router.group("api").add(
+        middleware: TenantMiddleware(
+            authenticator: authenticator, crossSite: CrossSiteGuard(trustedOrigins: configuration.trustedOrigins)))
     JobsController(
         repository: JobRepository(database: database, limits: configuration.limits),
         requestTimeout: configuration.requestTimeout, metrics: metrics

@@ -404,6 +404,13 @@ public struct PGLease: Sendable {
         }
     }
 
+    /// `password` encrypted for `user` as the server stores it (for `ALTER ROLE ... PASSWORD`),
+    /// so the clear password never reaches the server or its logs.
+    public func encryptPassword(_ password: String, user: String) async throws -> String {
+        let connection = self.connection
+        return try await threads.runBlocking { try connection.encryptPassword(password, user: user) }
+    }
+
     /// The server process id of this connection (for tests and diagnostics).
     public func backendPID() async throws -> Int {
         try await query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)

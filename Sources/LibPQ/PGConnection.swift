@@ -329,6 +329,16 @@ final class PGConnection: @unchecked Sendable {
         try consume(PQexec(conn, sql))
     }
 
+    /// The password as the server stores it (a SCRAM-SHA-256 verifier, or what the server's
+    /// `password_encryption` asks for), computed here so the password never travels.
+    func encryptPassword(_ password: String, user: String) throws -> String {
+        guard let encrypted = PQencryptPasswordConn(conn, password, user, nil) else {
+            throw lastError(prefix: "cannot encrypt the password")
+        }
+        defer { PQfreemem(encrypted) }
+        return String(cString: encrypted)
+    }
+
     /// Sends `LISTEN` for a channel, quoting it as an identifier.
     func listen(_ channel: String) throws {
         guard let quoted = PQescapeIdentifier(conn, channel, channel.utf8.count) else {

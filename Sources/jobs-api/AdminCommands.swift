@@ -119,15 +119,25 @@ struct APIKeyCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke the API key with this token.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an API key by its id (from `apikey list`) or its token.",
+            discussion: """
+                KEY is the key id (key_..., as `apikey list` shows it: no secret on the command line), \
+                the token (jak_...), or - to read either from standard input.
+                """)
         @OptionGroup var database: DatabaseOptions
-        @Argument var token: String
+        @Argument(help: "Key id (key_...), token (jak_...), or - to read one from stdin.") var key: String
+        @Option(help: "The key's organization (optional: found from the key id).") var org: String?
 
         func run() async throws {
             try await runReporting {
+                let key = try readSecretArgument(self.key)
                 try await withAdminClient(database) { _, client, _ in
-                    let done = try await AdminService(database: Database(client: client)).revokeAPIKey(token: token)
-                    guard done else { throw AdminError(message: "no active API key has this token") }
+                    let admin = AdminService(database: Database(client: client))
+                    let done =
+                        key.hasPrefix(Token.apiKeyPrefix)
+                        ? try await admin.revokeAPIKey(token: key) : try await admin.revokeAPIKey(keyID: key, organization: org)
+                    guard done else { throw AdminError(message: "no active API key has this id or token") }
                     printError("revoked")
                 }
             }
@@ -135,41 +145,82 @@ struct APIKeyCommand: AsyncParsableCommand {
     }
 }
 
+/// `-` reads the value from standard input (one line), so a secret need not be typed on a
+/// command line (where shell history and `ps` would keep it).
+func readSecretArgument(_ argument: String) throws -> String {
+    guard argument == "-" else { return argument }
+    guard let line = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces), !line.isEmpty else {
+        throw AdminError(message: "expected a value on standard input")
+    }
+    return line
+}
+
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "session", abstract: "Manage user sessions.", subcommands: [Create.self, Revoke.self])
+        commandName: "session", abstract: "Manage user sessions.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a session for a user; prints only the token on stdout.")
+            abstract: "Create a session for a user; prints only the token on stdout (its id on stderr).")
         @OptionGroup var database: DatabaseOptions
         @Argument var userID: String
-        @Option(help: "Lifetime, e.g. 30m, 12h, 7d or seconds (default 24h).") var ttl: String = "24h"
+        @Option(help: "Lifetime, e.g. 30m, 12h, 7d or seconds (default 24h, at most 30d).") var ttl: String = "24h"
 
         func run() async throws {
             try await runReporting {
                 guard let duration = DurationParser.parse(ttl), duration > .zero else {
                     throw AdminError(message: "--ttl must look like 90s, 30m, 12h or 7d")
                 }
+                guard duration <= AdminService.maxSessionTTL else {
+                    throw AdminError(message: "--ttl must be at most 30d (got \(ttl))")
+                }
                 try await withAdminClient(database) { _, client, _ in
-                    let token = try await AdminService(database: Database(client: client))
-                        .createSession(user: userID, ttl: duration)
-                    print(token)
+                    let session = try await AdminService(database: Database(client: client))
+                        .newSession(user: userID, ttl: duration)
+                    print(session.token)
+                    printError("created session \(session.id) for \(userID)")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a user's sessions (never the tokens).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var userID: String
+
+        func run() async throws {
+            try await runReporting {
+                try await withAdminClient(database) { _, client, _ in
+                    let sessions = try await AdminService(database: Database(client: client)).listSessions(user: userID)
+                    print("session_id\tcreated_at\texpires_at\trevoked_at")
+                    for session in sessions {
+                        let fields = [
+                            session.sessionID, PGTimestamp.format(session.createdAt), PGTimestamp.format(session.expiresAt),
+                            session.revokedAt.map(PGTimestamp.format) ?? "",
+                        ]
+                        print(fields.joined(separator: "\t"))
+                    }
                 }
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End the session with this token.")
+        static let configuration = CommandConfiguration(
+            abstract: "End a session by its id (from `session list` or `session create`) or its token.")
         @OptionGroup var database: DatabaseOptions
-        @Argument var token: String
+        @Argument(help: "Session id (ses_...), token (jas_...), or - to read one from stdin.") var session: String
 
         func run() async throws {
             try await runReporting {
+                let session = try readSecretArgument(self.session)
                 try await withAdminClient(database) { _, client, _ in
-                    let done = try await AdminService(database: Database(client: client)).revokeSession(token: token)
-                    guard done else { throw AdminError(message: "no active session has this token") }
+                    let admin = AdminService(database: Database(client: client))
+                    let done =
+                        session.hasPrefix(Token.sessionPrefix)
+                        ? try await admin.revokeSession(token: session) : try await admin.revokeSession(id: session)
+                    guard done else { throw AdminError(message: "no active session has this id or token") }
                     printError("revoked")
                 }
             }

@@ -55,6 +55,7 @@ struct DatabaseOptions: ParsableArguments {
         if let migrationsDirectory { config.migrationsDirectory = migrationsDirectory }
         if let logLevel { config.logLevel = try AppConfiguration.parseLogLevel(logLevel) }
         if let url = config.databaseURL { try PGClient.validate(connectionString: url) }
+        if let url = config.appDatabaseURL { try PGClient.validate(connectionString: url) }
         return config
     }
 }
@@ -66,9 +67,9 @@ func withAdminClient<T>(
     let config = try options.configuration()
     var logger = Logger(label: "jobs-api")
     logger.logLevel = config.logLevel
-    var pg = config.postgres
-    pg.role = nil  // admin commands and migrations run as the connecting (owner) role
-    pg.sessionSettings = []  // and without the server's statement and lock timeouts
+    // Admin commands and migrations run as the owner (DATABASE_URL), without the server's
+    // runtime role or its statement and lock timeouts.
+    var pg = config.ownerPostgres
     pg.maxConnections = 2
     let client = PGClient(configuration: pg, logger: logger)
     do {

@@ -53,18 +53,20 @@ struct Serve: AsyncParsableCommand {
             let metrics = AppMetrics()
             var pg = config.postgres
             pg.acquireObserver = { metrics.poolAcquired(after: $0) }
-            // Check migrations as the login role: before they ran, the runtime role may not exist.
-            var ownerConfig = pg
-            ownerConfig.role = nil
-            ownerConfig.maxConnections = 1
-            let owner = PGClient(configuration: ownerConfig, logger: logger)
-            let migrator = PGMigrator(client: owner, directory: config.resolvedMigrationsDirectory(), logger: logger)
+            // Check migrations as the login role (APP_DATABASE_URL's, else DATABASE_URL's) without
+            // SET ROLE: before they ran, the runtime role may not exist.
+            var loginConfig = pg
+            loginConfig.role = nil
+            loginConfig.maxConnections = 1
+            let login = PGClient(configuration: loginConfig, logger: logger)
+            let migrator = PGMigrator(client: login, directory: config.resolvedMigrationsDirectory(), logger: logger)
             let status: PGMigrator.Status
             do {
                 status = try await migrator.status()
-                await owner.shutdown()
+                if status.isCurrent { try await Self.warnIfPrivileged(login, logger: logger) }
+                await login.shutdown()
             } catch {
-                await owner.shutdown()
+                await login.shutdown()
                 throw error
             }
             let client = PGClient(configuration: pg, logger: logger)
@@ -80,13 +82,11 @@ struct Serve: AsyncParsableCommand {
             let expected = try migrator.files().last?.version ?? 0
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if let retention = config.pruneAfter {
-                // prune_jobs may only be run by the owner (login) role, not the runtime role.
-                let pruneClient = PGClient(configuration: ownerConfig, logger: logger)
-                services.append(.init(service: pruneClient))
+                // prune_jobs is SECURITY DEFINER and granted to the runtime role (migration 0009).
                 services.append(
                     .init(
                         service: PruneSchedule(
-                            pruner: JobPruner(client: pruneClient, logger: logger), retention: retention,
+                            pruner: JobPruner(client: client, logger: logger), retention: retention,
                             interval: config.pruneInterval)))
             }
             let drain = DrainState()
@@ -111,6 +111,26 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+extension Serve {
+    /// Warns when `serve` logs in as a role with more rights than the app needs: a superuser,
+    /// a role that bypasses RLS or creates roles, or the owner of the schema's tables. Such a
+    /// server is one `RESET ROLE` away from the whole database.
+    static func warnIfPrivileged(_ client: PGClient, logger: Logger) async throws {
+        let row = try await client.query(
+            """
+            SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole AS powerful,
+                   pg_has_role(current_user, c.relowner, 'USAGE') AS owner
+            FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+            WHERE r.rolname = current_user AND c.oid = 'public.jobs'::regclass
+            """
+        ).first
+        guard let row, try row.decode("powerful", as: Bool.self) || row.decode("owner", as: Bool.self) else { return }
+        logger.warning(
+            "serve logs in as a role with more rights than the app needs (superuser, owner of the tables, or able to bypass row-level security); set APP_DATABASE_URL to log in as jobs_api_server, a member of jobs_api_app only"
+        )
+    }
+}
+
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply pending migrations (safe to run from several processes at once).")
@@ -126,6 +146,11 @@ struct Migrate: AsyncParsableCommand {
                     printError("migrations: up to date")
                 } else {
                     for m in applied { printError("applied \(m.fileName)") }
+                }
+                // The server's login role gets its password from the environment, never argv.
+                if let password = try database.environment()["APP_DB_PASSWORD"], !password.isEmpty {
+                    try await AdminService(database: Database(client: client)).setServerPassword(password)
+                    printError("set the password of jobs_api_server (from APP_DB_PASSWORD)")
                 }
             }
         }

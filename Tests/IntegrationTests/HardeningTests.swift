@@ -188,4 +188,108 @@ struct HardeningTests {
             #expect(create.hasIssue("body.metadata.a", "value_error"))
         }
     }
+
+    /// Item 11: a cross-site form can send the stytch_session cookie but no Authorization
+    /// header. A cookie-authenticated write from another site is a 403 and changes nothing;
+    /// same-origin writes, reads, and bearer-authenticated calls are unaffected.
+    @Test func cookieWritesFromAnotherSiteAreRefused() async throws {
+        try await withAPI { (http, t) async throws in
+            let id = try await http.createJob(t.editorA)
+            let cookie = ("Cookie", "stytch_session=\(t.soloSession)")
+            for (name, value) in [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null")] {
+                for contentType in ["application/x-www-form-urlencoded", "text/plain"] {
+                    let r = try await http.call(
+                        .post, "/api/jobs/\(id)/cancel", headers: h([cookie.0: cookie.1, name: value, "Content-Type": contentType]))
+                    #expect(r.status == 403, "\(name): \(value) → \(r.status) \(r.text)")
+                }
+                let progress = try await http.call(
+                    .post, "/api/jobs/\(id)/progress", headers: h([cookie.0: cookie.1, name: value]), json: #"{"mark_started": true}"#)
+                #expect(progress.status == 403)
+                let create = try await http.call(
+                    .post, "/api/jobs/", headers: h([cookie.0: cookie.1, name: value]), json: #"{"job_type": "x", "total_items": 1}"#)
+                #expect(create.status == 403)
+            }
+            let status = try await http.call(.get, "/api/jobs/\(id)/status", headers: h([cookie.0: cookie.1, "Sec-Fetch-Site": "cross-site"]))
+            #expect(status.status == 200, "a read is not a write")
+            #expect(status["status"] as? String == "pending", "nothing was cancelled")
+            // Bearer-authenticated calls are unaffected, whatever the Origin.
+            var bearer = t.editorA
+            bearer[HTTPField.Name("Origin")!] = "https://evil.example"
+            #expect(try await http.progress(bearer, id, #"{"mark_started": true}"#).status == 200)
+            // Same-origin cookie writes work.
+            let same = try await http.call(
+                .post, "/api/jobs/\(id)/cancel", headers: h([cookie.0: cookie.1, "Sec-Fetch-Site": "same-origin"]))
+            #expect(same.status == 200, "\(same.text)")
+            #expect(same["status"] as? String == "cancelled")
+        }
+    }
+
+    /// Item 12: `apikey revoke` and `session revoke` take the id (no secret on the command line)
+    /// or read a token from stdin; `session create --ttl` is bounded.
+    @Test func adminRevokesByIdAndBoundsSessionTTL() async throws {
+        try await TestDatabase.migrated()
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await owner.shutdown() } }
+        let admin = AdminService(database: Database(client: owner))
+        let org = TestDatabase.uniqueID("org_cli")
+        try await admin.createOrganization(org, name: nil)
+        let byID = try await admin.createAPIKey(organization: org, name: "by-id", role: .editor)
+        let byStdin = try await admin.createAPIKey(organization: org, name: "by-stdin", role: .editor)
+        let listed = try runJobsAPI(["apikey", "list", org])
+        #expect(listed.status == 0)
+        let row = try #require(listed.stdout.split(separator: "\n").first { $0.contains("\tby-id\t") })
+        let keyID = String(row.split(separator: "\t")[0])
+        #expect(keyID.hasPrefix("key_"))
+        let revoked = try runJobsAPI(["apikey", "revoke", keyID])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect(try runJobsAPI(["apikey", "revoke", keyID]).status != 0, "already revoked")
+        let piped = try runJobsAPI(["apikey", "revoke", "-"], stdin: byStdin + "\n")
+        #expect(piped.status == 0, "\(piped.stderr)")
+
+        let user = TestDatabase.uniqueID("cli_user")
+        try await admin.createUser(user, email: nil)
+        let tooLong = try runJobsAPI(["session", "create", user, "--ttl", "31d"])
+        #expect(tooLong.status != 0)
+        #expect(tooLong.stderr.contains("at most 30d"), "\(tooLong.stderr)")
+        let created = try runJobsAPI(["session", "create", user, "--ttl", "30d"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let sessionToken = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sessionID = try #require(created.stderr.split(separator: " ").first { $0.hasPrefix("ses_") }.map(String.init))
+        let sessions = try runJobsAPI(["session", "list", user])
+        #expect(sessions.stdout.contains(sessionID))
+        #expect(!sessions.stdout.contains(sessionToken), "never the token")
+        #expect(try runJobsAPI(["session", "revoke", sessionID]).status == 0)
+
+        try await withAPI(authCacheTTL: .zero) { (http, _) async throws in
+            for token in [byID, byStdin, sessionToken] {
+                let r = try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer \(token)"]))
+                #expect(r.status == 401, "revoked: \(token.prefix(8))")
+            }
+        }
+    }
+
+    /// Item 12: failed token lookups are cheap. A token that just failed is answered from a
+    /// negative cache; past a per-address budget of failed lookups, a client gets 429 +
+    /// Retry-After without a query, while valid cached credentials keep working.
+    @Test func floodsOfBadTokensDoNotReachTheDatabase() async throws {
+        try await withAPI(configure: {
+            $0.authFailureBurst = 5
+            $0.authFailuresPerSecond = 1
+        }) { (http, t) async throws in
+            #expect(try await http.call(.get, "/api/jobs/", headers: t.editorA).status == 200, "cached from now on")
+            let repeated = "jak_" + UUID().uuidString
+            for _ in 0..<20 {
+                #expect(try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer \(repeated)"])).status == 401)
+            }
+            var statuses: [Int] = []
+            for _ in 0..<10 {
+                let r = try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer jak_\(UUID().uuidString)"]))
+                statuses.append(r.status)
+                if r.status == 429 { #expect(r.headers[.retryAfter] != nil) }
+            }
+            #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses)")
+            #expect(statuses.suffix(4).allSatisfy { $0 == 429 }, "\(statuses)")
+            #expect(try await http.call(.get, "/api/jobs/", headers: t.editorA).status == 200)
+        }
+    }
 }

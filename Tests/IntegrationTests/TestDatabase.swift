@@ -95,7 +95,7 @@ struct CommandResult {
     var stderr: String
 }
 
-func runJobsAPI(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+func runJobsAPI(_ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = TestDatabase.binary
     process.arguments = arguments
@@ -106,7 +106,11 @@ func runJobsAPI(_ arguments: [String], environment extra: [String: String] = [:]
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
     try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

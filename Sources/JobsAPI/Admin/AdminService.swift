@@ -125,19 +125,70 @@ public struct AdminService: Sendable {
         }
     }
 
+    /// Revokes the key with this id (as `apikey list` shows it), found in `organization` or,
+    /// when nil, wherever it is; false when no live key has it.
+    public func revokeAPIKey(keyID: String, organization: String? = nil) async throws -> Bool {
+        var found = organization
+        if found == nil {
+            found = try await database.client.query("SELECT api_key_organization(\(keyID)) AS organization_id").first?
+                .decode("organization_id", as: String?.self)
+        }
+        guard let organization = found else { return false }
+        return try await database.transaction(organization: organization) { lease in
+            let rows = try await lease.query(
+                """
+                UPDATE api_keys SET revoked_at = now()
+                WHERE organization_id = \(organization) AND key_id = \(keyID) AND revoked_at IS NULL
+                """)
+            return rows.affectedRows == 1
+        }
+    }
+
+    /// The longest session `createSession` makes.
+    public static let maxSessionTTL: Duration = .seconds(30 * 86_400)
+
     /// Creates a session for a user and returns its token.
     public func createSession(user: String, ttl: Duration) async throws -> String {
+        try await newSession(user: user, ttl: ttl).token
+    }
+
+    /// Creates a session (at most `maxSessionTTL`) and returns its id and its token.
+    public func newSession(user: String, ttl: Duration) async throws -> (id: String, token: String) {
+        guard ttl > .zero, ttl <= Self.maxSessionTTL else {
+            throw AdminError(message: "a session lasts at most 30 days (30d); got \(ttl.components.seconds) seconds")
+        }
         let token = Token.generate(prefix: Token.sessionPrefix)
+        let id = "ses_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let seconds = Double(ttl.components.seconds)
         let known = try await database.client.query("SELECT 1 AS one FROM users WHERE user_id = \(user)")
         guard !known.isEmpty else { throw AdminError(message: "unknown user; create it with `jobs-api user create`") }
         try await database.client.query(
             """
             INSERT INTO sessions (session_id, user_id, token_hash, expires_at)
-            VALUES (\("ses_" + UUID().uuidString.lowercased()), \(user), \(PGBytes(Token.hash(token))),
-                    now() + make_interval(secs => \(seconds)))
+            VALUES (\(id), \(user), \(PGBytes(Token.hash(token))), now() + make_interval(secs => \(seconds)))
             """)
-        return token
+        return (id, token)
+    }
+
+    /// One session as listed (never its token).
+    public struct SessionInfo: Sendable {
+        public var sessionID: String
+        public var createdAt: Date
+        public var expiresAt: Date
+        public var revokedAt: Date?
+    }
+
+    public func listSessions(user: String) async throws -> [SessionInfo] {
+        let rows = try await database.client.query(
+            """
+            SELECT session_id, created_at, expires_at, revoked_at FROM sessions
+            WHERE user_id = \(user) ORDER BY created_at, session_id
+            """)
+        return try rows.map { row in
+            SessionInfo(
+                sessionID: try row.decode("session_id"), createdAt: try row.decode("created_at"),
+                expiresAt: try row.decode("expires_at"), revokedAt: try row.decode("revoked_at", as: Date?.self))
+        }
     }
 
     /// Ends the session with this token; false when no live session has it.
@@ -145,6 +196,33 @@ public struct AdminService: Sendable {
         let rows = try await database.client.query(
             "UPDATE sessions SET revoked_at = now() WHERE token_hash = \(PGBytes(Token.hash(token))) AND revoked_at IS NULL")
         return rows.affectedRows == 1
+    }
+
+    /// Ends the session with this id (as `session list` shows it); false when no live session has it.
+    public func revokeSession(id: String) async throws -> Bool {
+        let rows = try await database.client.query(
+            "UPDATE sessions SET revoked_at = now() WHERE session_id = \(id) AND revoked_at IS NULL")
+        return rows.affectedRows == 1
+    }
+
+    /// The login role of `jobs-api serve` (migration 0009).
+    public static let serverLoginRole = "jobs_api_server"
+
+    /// Sets the password of `jobs_api_server`, sent as a verifier computed on this side (the
+    /// clear password never reaches the server or its statement log).
+    public func setServerPassword(_ password: String) async throws {
+        let role = Self.serverLoginRole
+        try await database.client.withConnection { lease in
+            let exists = try await lease.query("SELECT 1 AS one FROM pg_catalog.pg_roles WHERE rolname = \(role)")
+            guard !exists.isEmpty else {
+                throw AdminError(message: "role \(role) does not exist (the migrating user could not create it); create it first")
+            }
+            let verifier = try await lease.encryptPassword(password, user: role)
+            // ALTER ROLE takes no bind parameters: the server quotes both parts itself.
+            let sql = try await lease.query("SELECT format('ALTER ROLE %I PASSWORD %L', \(role)::text, \(verifier)::text) AS sql")
+                .first!.decode("sql", as: String.self)
+            try await lease.script(sql)
+        }
     }
 }
 

@@ -7,8 +7,13 @@ import Logging
 public struct AppConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// libpq URI or conninfo; nil means libpq's own `PG*` variables.
+    /// libpq URI or conninfo; nil means libpq's own `PG*` variables. The owner's: `migrate`
+    /// and the admin commands use it (and `serve` when `APP_DATABASE_URL` is not set).
     public var databaseURL: String?
+    /// What `serve` logs in with: a role that can only do what the app does (`jobs_api_server`,
+    /// a member of `jobs_api_app` only). nil: `serve` falls back to `databaseURL` and warns when
+    /// that role has more rights than the app needs.
+    public var appDatabaseURL: String?
     /// Non-owner role the server switches to after connecting (`SET ROLE`); empty = none.
     public var databaseRole = "jobs_api_app"
     public var poolSize = 10
@@ -27,6 +32,13 @@ public struct AppConfiguration: Sendable {
     /// How long an authenticated token is trusted without asking the database (at most 30 s,
     /// so a revoked key stops working within that time).
     public var authCacheTTL: Duration = .seconds(10)
+    /// Failed token lookups one client address may cause at once (token bucket size; 0 = no
+    /// limit), and how many it regains per second. Past them: `429` without a database query.
+    public var authFailureBurst = 200
+    public var authFailuresPerSecond = 20
+    /// Origins (`scheme://host[:port]`) besides the service's own that may send writes
+    /// authenticated by the `stytch_session` cookie (`TRUSTED_ORIGINS`, comma-separated).
+    public var trustedOrigins: [String] = []
     /// A request body must arrive completely within this (else `408`).
     public var requestTimeout: Duration = .seconds(30)
     /// A connection idle this long (no request, or between keep-alive requests) is closed.
@@ -58,6 +70,7 @@ public struct AppConfiguration: Sendable {
         if let v = value("HOST") { config.host = v }
         if let v = value("PORT") { config.port = try parsePort(v, name: "PORT") }
         config.databaseURL = PGConfiguration.connectionStringFromEnvironment(environment)
+        if let v = value("APP_DATABASE_URL") { config.appDatabaseURL = v }
         if let v = environment["DB_ROLE"] { config.databaseRole = v }
         if let v = value("DB_POOL_SIZE") { config.poolSize = try parseInt(v, name: "DB_POOL_SIZE", range: 1...1000) }
         if let v = value("DB_POOL_TIMEOUT_MS") {
@@ -77,6 +90,20 @@ public struct AppConfiguration: Sendable {
         if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
         if let v = value("AUTH_CACHE_TTL_SECONDS") {
             config.authCacheTTL = .seconds(try parseInt(v, name: "AUTH_CACHE_TTL_SECONDS", range: 0...30))
+        }
+        if let v = value("AUTH_FAILURE_BURST") {
+            config.authFailureBurst = try parseInt(v, name: "AUTH_FAILURE_BURST", range: 0...1_000_000)
+        }
+        if let v = value("AUTH_FAILURES_PER_SECOND") {
+            config.authFailuresPerSecond = try parseInt(v, name: "AUTH_FAILURES_PER_SECOND", range: 1...1_000_000)
+        }
+        if let v = value("TRUSTED_ORIGINS") {
+            let origins = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+                throw ConfigurationError(
+                    message: "TRUSTED_ORIGINS must list origins like https://dash.example.com, got \"\(origin)\"")
+            }
+            config.trustedOrigins = origins
         }
         if let v = value("REQUEST_TIMEOUT_SECONDS") {
             config.requestTimeout = .seconds(try parseInt(v, name: "REQUEST_TIMEOUT_SECONDS", range: 1...3600))
@@ -120,6 +147,7 @@ public struct AppConfiguration: Sendable {
         func seconds(_ d: Duration) -> String { "\(d.components.seconds)s" }
         return [
             ("HOST", host), ("PORT", String(port)), ("DATABASE_URL", PGConfiguration.redacted(databaseURL)),
+            ("APP_DATABASE_URL", appDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: DATABASE_URL)"),
             ("DB_ROLE", databaseRole), ("DB_POOL_SIZE", String(poolSize)),
             ("DB_POOL_TIMEOUT_MS", String(poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds / 1_000_000_000_000_000)),
             ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)),
@@ -128,6 +156,8 @@ public struct AppConfiguration: Sendable {
             ("DB_MAX_PREPARED_STATEMENTS", String(maxPreparedStatements)),
             ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
             ("LOG_LEVEL", logLevel.rawValue), ("AUTH_CACHE_TTL_SECONDS", seconds(authCacheTTL)),
+            ("AUTH_FAILURE_BURST", String(authFailureBurst)), ("AUTH_FAILURES_PER_SECOND", String(authFailuresPerSecond)),
+            ("TRUSTED_ORIGINS", trustedOrigins.joined(separator: ",")),
             ("REQUEST_TIMEOUT_SECONDS", seconds(requestTimeout)), ("IDLE_TIMEOUT_SECONDS", seconds(idleTimeout)),
             ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
             ("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", seconds(idempotencyCleanupInterval)),
@@ -141,10 +171,20 @@ public struct AppConfiguration: Sendable {
         d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// The server's pool: the runtime role and the session timeouts.
+    /// The owner's connection (migrations and admin commands): no runtime role, no timeouts.
+    public var ownerPostgres: PGConfiguration {
+        var pg = postgres
+        pg.connectionString = databaseURL
+        pg.role = nil
+        pg.sessionSettings = []
+        return pg
+    }
+
+    /// The server's pool: `APP_DATABASE_URL` (else `DATABASE_URL`), the runtime role and the
+    /// session timeouts.
     public var postgres: PGConfiguration {
         var pg = PGConfiguration(
-            connectionString: databaseURL, role: databaseRole.isEmpty ? nil : databaseRole,
+            connectionString: appDatabaseURL ?? databaseURL, role: databaseRole.isEmpty ? nil : databaseRole,
             maxConnections: poolSize, acquireTimeout: poolAcquireTimeout, unnamedStatementsOnly: unnamedStatements,
             slowQueryThreshold: slowQueryThreshold == .zero ? nil : slowQueryThreshold)
         pg.sessionSettings = [

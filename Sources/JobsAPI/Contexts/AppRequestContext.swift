@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import NIOConcurrencyHelpers
 
 /// Who is calling: an API key (workers) or a user session (people).
@@ -31,8 +32,10 @@ public struct TenantContext: Sendable, Equatable {
 }
 
 /// The request context of every route.
-public struct AppRequestContext: RequestContext {
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's address (for the per-address limit on failed authentications).
+    public let remoteAddress: SocketAddress?
     /// Set by `TenantMiddleware` on `/api` routes.
     public var tenant: TenantContext? {
         didSet { info.organizationID = tenant?.organizationID }
@@ -43,6 +46,7 @@ public struct AppRequestContext: RequestContext {
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
 
     /// The tenant, which `/api` handlers can rely on (the middleware ran first).

@@ -33,6 +33,7 @@ public enum APIError: Error, Sendable, Equatable {
     case requestTimeout
     case payloadTooLarge
     case unsupportedMediaType
+    case tooManyRequests(String)
     case validation([ValidationIssue])
     case unavailable
     /// The database answered, but a statement or lock wait timed out, or a deadlock persisted
@@ -50,6 +51,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .requestTimeout: return 408
         case .payloadTooLarge: return 413
         case .unsupportedMediaType: return 415
+        case .tooManyRequests: return 429
         case .validation: return 422
         case .unavailable, .busy: return 503
         }
@@ -67,6 +69,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .requestTimeout: return "request_timeout"
         case .payloadTooLarge: return "payload_too_large"
         case .unsupportedMediaType: return "unsupported_media_type"
+        case .tooManyRequests: return "too_many_requests"
         case .validation: return "validation_error"
         case .unavailable: return "unavailable"
         case .busy: return "database_busy"
@@ -75,7 +78,7 @@ public enum APIError: Error, Sendable, Equatable {
 
     public var detail: String {
         switch self {
-        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s): return s
+        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s), .tooManyRequests(let s): return s
         case .unauthorized: return "Not authenticated"
         case .methodNotAllowed: return "Method Not Allowed"
         case .requestTimeout: return "The request body did not arrive in time"

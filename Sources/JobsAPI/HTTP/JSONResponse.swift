@@ -23,7 +23,7 @@ enum JSONResponse {
         switch error {
         case .unauthorized: headers[.wwwAuthenticate] = "Bearer"
         case .unavailable: headers[.retryAfter] = "5"
-        case .busy: headers[.retryAfter] = "1"
+        case .busy, .tooManyRequests: headers[.retryAfter] = "1"
         case .requestTimeout, .payloadTooLarge: headers[.connection] = "close"
         case .methodNotAllowed(let allowed): headers[.allow] = allowed.joined(separator: ", ")
         default: break

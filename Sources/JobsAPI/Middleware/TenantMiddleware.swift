@@ -5,23 +5,32 @@ import Hummingbird
 /// Authentication and tenant resolution for `/api` routes (spec §1), in the contract's order:
 /// `401` (no or bad credentials) → `400` / `403` (organization header and membership).
 ///
+/// A write authenticated by the `stytch_session` cookie that a browser marks as cross-site is a
+/// `403` (see `CrossSiteGuard`).
+///
 /// Expects `ErrorMiddleware` outside it. Sets `context.tenant`. Throws `APIError`. Permission
 /// checks stay in the handlers, after this and before the body is read.
 struct TenantMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
+    var crossSite = CrossSiteGuard()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         var context = context
-        context.tenant = try await resolve(request)
+        context.tenant = try await resolve(request, clientAddress: context.remoteAddress?.ipAddress)
         return try await next(request, context)
     }
 
-    func resolve(_ request: Request) async throws -> TenantContext {
+    func resolve(_ request: Request, clientAddress: String? = nil) async throws -> TenantContext {
         let credential = try Self.credential(request)
-        guard let principal = try await authenticator.authenticate(credential) else { throw APIError.unauthorized }
+        guard let principal = try await authenticator.authenticate(credential, clientAddress: clientAddress) else {
+            throw APIError.unauthorized
+        }
+        if case .sessionCookie = credential, crossSite.isCrossSite(method: request.method, authority: request.head.authority, headers: request.headers) {
+            throw CrossSiteGuard.refusal
+        }
         let header = request.headers[values: HTTPField.Name.organizationID]
         if header.count > 1 { throw APIError.badRequest("Send X-Organization-ID at most once") }
         let requested = header.first

@@ -389,11 +389,15 @@ struct DBAToolingTests {
         }
     }
 
-    @Test func onlyTheOwnerMayPruneOrRepair() async throws {
+    /// The repair functions are the owner's. prune_jobs is also granted to the runtime role
+    /// (migration 0009: the server's PRUNE_AFTER schedule runs as jobs_api_server), and deletes
+    /// terminal jobs only (see the maintenance-role test above).
+    @Test func onlyTheOwnerMayRepairAndTheServerMayPrune() async throws {
         let app = try await TestDatabase.appClient(maxConnections: 1)
         defer { Task { await app.shutdown() } }
+        let counted = try await app.query("SELECT * FROM prune_jobs('365 days'::interval, NULL, 1, true)")
+        #expect(counted.count == 1)
         let statements: [PGQuery] = [
-            "SELECT * FROM prune_jobs('365 days'::interval, NULL, 1, true)",
             "SELECT status FROM dba_cancel_job('x', 'y')",
             "SELECT dba_revoke_api_key('x', 'y') AS r",
             "SELECT count(*) AS n FROM dba_stuck_jobs",

@@ -48,7 +48,10 @@ struct TenantIsolationTests {
         #expect(visible == 0)
     }
 
-    static let tenantTables = ["organizations", "memberships", "api_keys", "jobs", "job_events", "idempotency_keys"]
+    /// The tenant tables the server uses. The credential tables (organizations, memberships,
+    /// api_keys) are not granted to the runtime role at all (migration 0009).
+    static let tenantTables = ["jobs", "job_events", "idempotency_keys"]
+    static let credentialTables = ["organizations", "memberships", "api_keys"]
 
     /// Rows for two organizations in every tenant table, written as the owner.
     func seedEveryTable() async throws -> (String, String) {
@@ -119,6 +122,18 @@ struct TenantIsolationTests {
         for insert in inserts {
             await #expect(throws: PGError.self, "\(insert.sql)") {
                 try await Database(client: app).transaction(organization: a) { tx in try await tx.query(insert) }
+            }
+        }
+        // The credential tables: no access at all, even to the organization's own rows.
+        for table in Self.credentialTables {
+            for statement: PGQuery in [
+                "SELECT count(*) AS n FROM \(unsafeRaw: table)",
+                "UPDATE \(unsafeRaw: table) SET organization_id = organization_id WHERE organization_id = \(a)",
+            ] {
+                let error = await #expect(throws: PGError.self, "\(statement.sql)") {
+                    try await Database(client: app).transaction(organization: a) { tx in try await tx.query(statement) }
+                }
+                #expect(error?.sqlState == .insufficientPrivilege, "\(statement.sql)")
             }
         }
     }

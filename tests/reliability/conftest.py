@@ -213,6 +213,9 @@ class Server:
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "PGSERVICE", "PGPASSWORD", "PGOPTIONS")}
         self.env.update({
+            # The server logs in as jobs_api_server (a member of jobs_api_app only), never as the
+            # owner: PGUSER=postgres is only what the admin commands use.
+            "APP_DATABASE_URL": "user=jobs_api_server",
             "PGUSER": "postgres", "HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "info",
             "MIGRATIONS_DIR": os.environ.get("MIGRATIONS_DIR", ""),
         })

@@ -6,7 +6,7 @@ public enum OpenAPIDocument {
       "info": {
         "title": "jobs-api",
         "version": "1.0.0",
-        "description": "Multi-tenant API that tracks long-running batch jobs (imports, enrichment runs, crawls, exports). Workers create a job and report progress on it over HTTP; people and dashboards read it. Wire-compatible with the MerchantOps Jobs API.\n\nEvery path is also served with or without a trailing slash (`/api/jobs` = `/api/jobs/`, `/api/jobs/{job_id}/` = `/api/jobs/{job_id}`).\n\nAuthentication on `/api` routes: `Authorization: Bearer <token>` (an API key `jak_...` or a session token) or the `stytch_session` cookie (a session token); when both are present the header wins. Tenancy: an API key belongs to one organization (`X-Organization-ID` optional; a different one is a 403). A session user acts in the organization named by `X-Organization-ID` (403 if not a member) or, without it, in their only organization (400 with several memberships, 403 with none). Roles: `viewer` has `job:read`; `editor`, `admin` and `owner` have `job:read`, `job:create`, `job:cancel`. A job of another organization is a 404, never a 403.\n\nChecks run in order: 401, then 400/403 (tenancy), 403 (permission), body (413/415/422), 404, 409. Errors: 422 bodies are `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}`; every other error is `{\"detail\": \"<sentence>\", \"code\": \"<code>\"}`. A method a path does not support is a 405. JSON in and out; `POST` bodies must be `application/json`. Request bodies reject unknown fields, coerce no types, and reject strings containing NUL (422); a field sent as `null` is the same as an absent one. Timestamps are RFC 3339 UTC with millisecond precision; null fields are always present. Every response carries `X-Request-ID` (the request's own value echoed, or a generated one)."
+        "description": "Multi-tenant API that tracks long-running batch jobs (imports, enrichment runs, crawls, exports). Workers create a job and report progress on it over HTTP; people and dashboards read it. Wire-compatible with the MerchantOps Jobs API.\n\nEvery path is also served with or without a trailing slash (`/api/jobs` = `/api/jobs/`, `/api/jobs/{job_id}/` = `/api/jobs/{job_id}`).\n\nAuthentication on `/api` routes: `Authorization: Bearer <token>` (an API key `jak_...` or a session token) or the `stytch_session` cookie (a session token); when both are present the header wins. Tenancy: an API key belongs to one organization (`X-Organization-ID` optional; a different one is a 403). A session user acts in the organization named by `X-Organization-ID` (403 if not a member) or, without it, in their only organization (400 with several memberships, 403 with none). Roles: `viewer` has `job:read`; `editor`, `admin` and `owner` have `job:read`, `job:create`, `job:cancel`. A job of another organization is a 404, never a 403.\n\nChecks run in order: 401 (429 for an address with too many failed token lookups), then 400/403 (tenancy; a cross-site write with the session cookie is a 403), 403 (permission), body (413/415/422), 404, 409. Errors: 422 bodies are `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}`; every other error is `{\"detail\": \"<sentence>\", \"code\": \"<code>\"}`. A method a path does not support is a 405. JSON in and out; `POST` bodies must be `application/json`. Request bodies reject unknown fields, coerce no types, and reject strings containing NUL (422); a field sent as `null` is the same as an absent one. Timestamps are RFC 3339 UTC with millisecond precision; null fields are always present. Every response carries `X-Request-ID` (the request's own value echoed, or a generated one)."
       },
       "servers": [
         {
@@ -39,7 +39,7 @@ public enum OpenAPIDocument {
             ],
             "operationId": "createJob",
             "summary": "Create a job",
-            "description": "Creates a `pending` job in the caller's organization. Requires `job:create`. 422 for a missing body (empty), malformed JSON (`json_invalid`), missing or unknown fields, wrong types, out-of-range values, metadata over 256 KiB, a NUL in a string, or a reused/malformed `Idempotency-Key`. Checks run in this order: authentication (401), tenancy (400/403), permission (403), body (413/415/422), job (404), job state (409).",
+            "description": "Creates a `pending` job in the caller's organization. Requires `job:create`. 422 for a missing body (empty), malformed JSON (`json_invalid`), missing or unknown fields, wrong types, out-of-range values, metadata over 256 KiB, a NUL in a string, or a reused/malformed `Idempotency-Key`. Numbers stored in `metadata` (and `metadata_patch`, error/warning `details`) must be integers within ±(2^53 - 1) or finite doubles with at most 17 significant digits and a decimal exponent within ±308 (422 naming the number otherwise); they are stored and returned in plain decimal form (`1e2` -> `100.0`), and the size limits apply to that form. Checks run in this order: authentication (401), tenancy (400/403), permission (403), body (413/415/422), job (404), job state (409).",
             "parameters": [
               {
                 "$ref": "#/components/parameters/OrganizationID"
@@ -94,6 +94,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
+              },
               "408": {
                 "$ref": "#/components/responses/RequestTimeout"
               },
@@ -117,7 +120,7 @@ public enum OpenAPIDocument {
             ],
             "operationId": "listJobs",
             "summary": "List jobs",
-            "description": "Jobs of the caller's organization, newest first, without `errors` and `warnings`. Requires `job:read`. Keyset paging: follow `next_cursor`. 422 for an unknown status, a bad date, a bad cursor or an out-of-range limit.",
+            "description": "Jobs of the caller's organization, newest first, without `errors` and `warnings`. Requires `job:read`. Keyset paging: follow `next_cursor`. 422 for an unknown status, a bad date, a bad cursor (malformed, out of range, or made for an errors/warnings page) or an out-of-range limit.",
             "parameters": [
               {
                 "$ref": "#/components/parameters/OrganizationID"
@@ -210,6 +213,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
+              },
               "422": {
                 "$ref": "#/components/responses/ValidationFailed"
               },
@@ -256,6 +262,9 @@ public enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
@@ -304,6 +313,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
+              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
@@ -325,7 +337,7 @@ public enum OpenAPIDocument {
             ],
             "operationId": "reportJobProgress",
             "summary": "Report job progress",
-            "description": "Requires `job:create`. Every field is optional and only present (non-null) fields take effect. All effects apply atomically, in one transaction under the job's row lock, in this order: 1. `total_items` is set; 2. `processed_items` is set, or `processed_items_delta` is added (both together: 422); 3. `metadata_patch` is merged into `metadata` (RFC 7396); 4. `stage` -> `metadata.stage`, `message` -> `metadata.last_message`; 5. `error` / `warning` are appended with a server timestamp (`error_count` / `warning_count` rise; `failed_items` / `warned_items` rise when `entity_type` is not `\"job\"`); 6. `mark_started`: `pending` -> `in_progress`, `started_at` = now (no change if already `in_progress`); 7. `mark_completed`: with any error (`error_count` > 0) the status is `partial_success`, except when `processed_items` = 0 and `failed_items` > 0: `failed` with `error_message` `all <failed_items> items failed`; else with any warning `completed_with_warnings`; else `completed`; `completed_at` = now; 8. `mark_failed`: status `failed`, `error_message` = the string, `completed_at` = now. `mark_completed` and `mark_failed` together: 422. An empty body `{}` changes nothing and returns the job. On a job in a terminal status, a request carrying any field is a 409 (`job <id> is <status> and accepts no more progress`), except a harmless retry, which returns 200 with the job unchanged: a body whose only field is `mark_completed: true` on a job that `mark_completed` ended (whatever status it derived), or whose only field is `mark_failed` (any message) on a job that `mark_failed` ended. 422 also for an empty body, malformed JSON (`json_invalid`), unknown fields (also inside `error`/`warning`), wrong types (no coercion), out-of-range values, `details` over 16 KiB, a NUL in a string, a reused/malformed `Idempotency-Key`, and - checked after the 404 and 409 - a delta pushing `processed_items` past 2^53 - 1 or a merged metadata over 256 KiB. Checks run in this order: authentication (401), tenancy (400/403), permission (403), body (413/415/422), job (404), job state (409).",
+            "description": "Requires `job:create`. Every field is optional and only present (non-null) fields take effect. All effects apply atomically, in one transaction under the job's row lock, in this order: 1. `total_items` is set; 2. `processed_items` is set, or `processed_items_delta` is added (both together: 422); 3. `metadata_patch` is merged into `metadata` (RFC 7396); 4. `stage` -> `metadata.stage`, `message` -> `metadata.last_message`; 5. `error` / `warning` are appended with a server timestamp (`error_count` / `warning_count` rise; `failed_items` / `warned_items` rise when `entity_type` is not `\"job\"`); 6. `mark_started`: `pending` -> `in_progress`, `started_at` = now (no change if already `in_progress`); 7. `mark_completed`: with any error (`error_count` > 0) the status is `partial_success`, except when `processed_items` = 0 and `failed_items` > 0: `failed` with `error_message` `all <failed_items> items failed`; else with any warning `completed_with_warnings`; else `completed`; `completed_at` = now; 8. `mark_failed`: status `failed`, `error_message` = the string, `completed_at` = now. `mark_completed` and `mark_failed` together: 422. An empty body `{}` changes nothing and returns the job. On a job in a terminal status, a request carrying any field is a 409 (`job <id> is <status> and accepts no more progress`), except a harmless retry, which returns 200 with the job unchanged: a body whose only field is `mark_completed: true` on a job that `mark_completed` ended (whatever status it derived), or whose only field is `mark_failed` (any message) on a job that `mark_failed` ended. 422 also for an empty body, malformed JSON (`json_invalid`), unknown fields (also inside `error`/`warning`), wrong types (no coercion), out-of-range values, `details` over 16 KiB, a NUL in a string, a reused/malformed `Idempotency-Key`, and - checked after the 404 and 409 - a delta pushing `processed_items` past 2^53 - 1 or a merged metadata over 256 KiB. Numbers stored in `metadata` (and `metadata_patch`, error/warning `details`) must be integers within ±(2^53 - 1) or finite doubles with at most 17 significant digits and a decimal exponent within ±308 (422 naming the number otherwise); they are stored and returned in plain decimal form (`1e2` -> `100.0`), and the size limits apply to that form. A `false` flag (`mark_started: false`) is a field: on a terminal job it is a 409 like any other. Checks run in this order: authentication (401), tenancy (400/403), permission (403), body (413/415/422), job (404), job state (409).",
             "parameters": [
               {
                 "$ref": "#/components/parameters/OrganizationID"
@@ -372,6 +384,9 @@ public enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
@@ -464,6 +479,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
+              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
@@ -507,7 +525,7 @@ public enum OpenAPIDocument {
             ],
             "operationId": "listJobErrors",
             "summary": "List a job's errors",
-            "description": "The job's full error history, oldest first (up to the per-job cap, default 100,000; past it the newest are not stored and `metadata.errors_truncated` is true). Requires `job:read`. 422 for a bad cursor or an out-of-range limit.",
+            "description": "The job's full error history, oldest first (up to the per-job cap, default 100,000; past it the newest are not stored and `metadata.errors_truncated` is true). Requires `job:read`. 422 for a bad cursor (malformed, out of range, or made for another job, the other kind or the job list) or an out-of-range limit.",
             "parameters": [
               {
                 "$ref": "#/components/parameters/OrganizationID"
@@ -539,6 +557,9 @@ public enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
+              },
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
@@ -563,7 +584,7 @@ public enum OpenAPIDocument {
             ],
             "operationId": "listJobWarnings",
             "summary": "List a job's warnings",
-            "description": "The job's full warning history, oldest first (up to the per-job cap, default 100,000; past it the newest are not stored and `metadata.warnings_truncated` is true). Requires `job:read`. 422 for a bad cursor or an out-of-range limit.",
+            "description": "The job's full warning history, oldest first (up to the per-job cap, default 100,000; past it the newest are not stored and `metadata.warnings_truncated` is true). Requires `job:read`. 422 for a bad cursor (malformed, out of range, or made for another job, the other kind or the job list) or an out-of-range limit.",
             "parameters": [
               {
                 "$ref": "#/components/parameters/OrganizationID"
@@ -594,6 +615,9 @@ public enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "429": {
+                "$ref": "#/components/responses/TooManyRequests"
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
@@ -852,7 +876,7 @@ public enum OpenAPIDocument {
               "metadata": {
                 "type": "object",
                 "additionalProperties": true,
-                "description": "Free-form metadata (at most 256 KiB as compact JSON). Progress reports set `stage` and `last_message`; `errors_truncated` / `warnings_truncated` become true once the per-job event cap (default 100,000 each) is reached."
+                "description": "Free-form metadata (at most 256 KiB as compact JSON; numbers in plain decimal form). Progress reports set `stage` and `last_message`; `errors_truncated` / `warnings_truncated` become true once the per-job event cap (default 100,000 each) is reached."
               },
               "error_message": {
                 "type": [
@@ -1018,7 +1042,7 @@ public enum OpenAPIDocument {
               "metadata": {
                 "type": "object",
                 "additionalProperties": true,
-                "description": "Free-form metadata (at most 256 KiB as compact JSON). Progress reports set `stage` and `last_message`; `errors_truncated` / `warnings_truncated` become true once the per-job event cap (default 100,000 each) is reached."
+                "description": "Free-form metadata (at most 256 KiB as compact JSON; numbers in plain decimal form). Progress reports set `stage` and `last_message`; `errors_truncated` / `warnings_truncated` become true once the per-job event cap (default 100,000 each) is reached."
               },
               "error_message": {
                 "type": [
@@ -1637,7 +1661,7 @@ public enum OpenAPIDocument {
             }
           },
           "Forbidden": {
-            "description": "Not a member of the `X-Organization-ID` organization, an API key used with another organization's `X-Organization-ID`, a session user with no membership and no header, or a missing permission (`Missing required permission: job:create`).",
+            "description": "Not a member of the `X-Organization-ID` organization, an API key used with another organization's `X-Organization-ID`, a session user with no membership and no header, a missing permission (`Missing required permission: job:create`), or a write authenticated by the `stytch_session` cookie that the browser marks as cross-site (`Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` that is neither this service nor in TRUSTED_ORIGINS).",
             "content": {
               "application/json": {
                 "schema": {
@@ -1696,8 +1720,27 @@ public enum OpenAPIDocument {
               }
             }
           },
+          "TooManyRequests": {
+            "description": "This client address caused too many failed token lookups (AUTH_FAILURE_BURST, refilled at AUTH_FAILURES_PER_SECOND); retry after `Retry-After` seconds.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorDetail"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0
+                }
+              }
+            }
+          },
           "Unavailable": {
-            "description": "The database is unavailable.",
+            "description": "The database is unavailable (`code` `unavailable`, `Retry-After: 5`), or busy (`code` `database_busy`, `Retry-After: 1`): a statement ran past DB_STATEMENT_TIMEOUT_MS, a row lock was not granted within DB_LOCK_TIMEOUT_MS, or a deadlock persisted through the server's own retries. Also when the connection broke before a commit was confirmed: the change may or may not have been applied, so retry with the same `Idempotency-Key`.",
             "content": {
               "application/json": {
                 "schema": {

@@ -154,6 +154,13 @@ extension TestClientProtocol {
 func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
 func double(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
 
+/// `headers` plus an `Idempotency-Key`.
+func with(_ headers: HTTPFields, key: String) -> HTTPFields {
+    var h = headers
+    h[HTTPField.Name("Idempotency-Key")!] = key
+    return h
+}
+
 /// Header fields from plain name/value pairs.
 func h(_ pairs: [String: String]) -> HTTPFields {
     var fields = HTTPFields()

@@ -8,10 +8,19 @@ import Testing
 /// before its fix.
 @Suite("Hardening")
 struct HardeningTests {
-    func with(_ headers: HTTPFields, key: String) -> HTTPFields {
-        var h = headers
-        h[HTTPField.Name("Idempotency-Key")!] = key
-        return h
+    /// Runs `body` while another connection holds the job's row lock in an open transaction
+    /// (as a DBA's psql session would), then rolls that transaction back.
+    func whileRowLocked<T>(org: String, job: String, _ body: () async throws -> T) async throws -> T {
+        let owner = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await owner.shutdown() } }
+        return try await owner.withConnection { lock in
+            try await lock.query("BEGIN")
+            try await lock.query("SELECT set_config('app.organization_id', \(org), true)")
+            try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(org) AND job_id = \(job) FOR UPDATE")
+            let value = try await body()
+            try await lock.query("ROLLBACK")
+            return value
+        }
     }
 
     /// Sends `requests` one after another (250 ms apart) while another connection holds the
@@ -20,22 +29,17 @@ struct HardeningTests {
     func batched(org: String, job: String, _ requests: [@Sendable () async throws -> APIResponse]) async throws
         -> [APIResponse]
     {
-        let owner = try TestDatabase.ownerClient(maxConnections: 1)
-        defer { Task { await owner.shutdown() } }
-        return try await owner.withConnection { lock in
-            try await lock.query("BEGIN")
-            try await lock.query("SELECT set_config('app.organization_id', \(org), true)")
-            try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(org) AND job_id = \(job) FOR UPDATE")
+        let tasks = try await whileRowLocked(org: org, job: job) {
             var tasks: [Task<APIResponse, any Error>] = []
             for request in requests {
                 tasks.append(Task { try await request() })
                 try await Task.sleep(for: .milliseconds(250))
             }
-            try await lock.query("COMMIT")
-            var responses: [APIResponse] = []
-            for task in tasks { responses.append(try await task.value) }
-            return responses
+            return tasks
         }
+        var responses: [APIResponse] = []
+        for task in tasks { responses.append(try await task.value) }
+        return responses
     }
 
     /// Item 7: request A with key K fails inside a batch (freeing K), request B with the same K
@@ -77,16 +81,7 @@ struct HardeningTests {
             let id = try await http.createJob(t.editorA)
             let editor = t.editorA
             let started = ContinuousClock.now
-            let owner = try TestDatabase.ownerClient(maxConnections: 1)
-            defer { Task { await owner.shutdown() } }
-            let r = try await owner.withConnection { lock in
-                try await lock.query("BEGIN")
-                try await lock.query("SELECT set_config('app.organization_id', \(t.orgA), true)")
-                try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(t.orgA) AND job_id = \(id) FOR UPDATE")
-                let r = try await http.progress(editor, id, #"{"processed_items": 1}"#)
-                try await lock.query("ROLLBACK")
-                return r
-            }
+            let r = try await whileRowLocked(org: t.orgA, job: id) { try await http.progress(editor, id, #"{"processed_items": 1}"#) }
             #expect(r.status == 503, "\(r.text)")
             #expect(r.headers[.retryAfter] != nil)
             #expect(r["code"] as? String == "database_busy")
@@ -105,16 +100,7 @@ struct HardeningTests {
         }) { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
             let editor = t.editorA
-            let owner = try TestDatabase.ownerClient(maxConnections: 1)
-            defer { Task { await owner.shutdown() } }
-            let r = try await owner.withConnection { lock in
-                try await lock.query("BEGIN")
-                try await lock.query("SELECT set_config('app.organization_id', \(t.orgA), true)")
-                try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(t.orgA) AND job_id = \(id) FOR UPDATE")
-                let r = try await http.call(.post, "/api/jobs/\(id)/cancel", headers: editor)
-                try await lock.query("ROLLBACK")
-                return r
-            }
+            let r = try await whileRowLocked(org: t.orgA, job: id) { try await http.call(.post, "/api/jobs/\(id)/cancel", headers: editor) }
             #expect(r.status == 503, "\(r.text)")
             #expect(r.headers[.retryAfter] != nil)
         }

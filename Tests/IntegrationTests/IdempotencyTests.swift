@@ -6,12 +6,6 @@ import Testing
 
 @Suite("Idempotent retries (spec §5)")
 struct IdempotencyTests {
-    func with(_ headers: HTTPFields, key: String) -> HTTPFields {
-        var h = headers
-        h[HTTPField.Name("Idempotency-Key")!] = key
-        return h
-    }
-
     @Test func createReplaysTheOriginalResponse() async throws {
         try await withAPI { (http, _) async throws in
             let (_, headers) = try await freshOrganization()

@@ -104,8 +104,9 @@ struct LeastPrivilegeTests {
     }
 }
 
-/// Starts `jobs-api serve` on a random port with extra environment, runs `body` once it is
-/// ready, then stops it with SIGTERM; returns its exit status and its log.
+/// Starts `jobs-api serve` on a random port with extra environment (JSON logs), runs `body`
+/// once it is ready, then stops it with SIGTERM; returns its exit status (-1 if it did not exit
+/// within 10 s) and its log.
 enum ServeProcess {
     static func run(
         environment extra: [String: String], _ body: (String, HTTPClient) async throws -> Void

@@ -19,59 +19,18 @@ struct ServerProcessTests {
         let token = try await admin.createAPIKey(organization: org, name: "proc", role: .editor)
         await owner.shutdown()
 
-        let port = Int.random(in: 20_000...29_999)
-        let logURL = FileManager.default.temporaryDirectory.appendingPathComponent(TestDatabase.uniqueID("serve") + ".log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: logURL) }
-        let log = try FileHandle(forWritingTo: logURL)
-        let process = Process()
-        process.executableURL = TestDatabase.binary
-        process.arguments = ["serve"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PORT"] = String(port)
-        environment["HOST"] = "127.0.0.1"
-        environment["LOG_FORMAT"] = "json"
-        environment["SHUTDOWN_GRACE_SECONDS"] = "5"
-        environment["MIGRATIONS_DIR"] = TestDatabase.migrationsDirectory
-        process.environment = environment
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { _ = http.shutdown() }
-        let base = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<150 where !ready {
-            if let response = try? await http.execute(HTTPClientRequest(url: "\(base)/readyz"), timeout: .seconds(2)),
-                response.status == .ok
-            {
-                ready = true
-            } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+        let (status, text) = try await ServeProcess.run(environment: ["SHUTDOWN_GRACE_SECONDS": "5"]) { base, http in
+            var request = HTTPClientRequest(url: "\(base)/api/jobs/")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "X-Request-ID", value: "trace-proc-1")
+            request.body = .bytes(ByteBuffer(string: #"{"job_type": "x", "total_items": 1}"#))
+            let response = try await http.execute(request, timeout: .seconds(10))
+            #expect(response.status == .created)
+            #expect(response.headers.first(name: "X-Request-ID") == "trace-proc-1")
         }
-        #expect(ready, "the server became ready")
-
-        var request = HTTPClientRequest(url: "\(base)/api/jobs/")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Request-ID", value: "trace-proc-1")
-        request.body = .bytes(ByteBuffer(string: #"{"job_type": "x", "total_items": 1}"#))
-        let response = try await http.execute(request, timeout: .seconds(10))
-        #expect(response.status == .created)
-        #expect(response.headers.first(name: "X-Request-ID") == "trace-proc-1")
-
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!process.isRunning, "exits within the grace period")
-        #expect(process.terminationStatus == 0)
-        try log.close()
-
-        let text = try String(contentsOf: logURL, encoding: .utf8)
+        #expect(status == 0, "SIGTERM: exits 0 within the grace period")
         #expect(!text.contains(token), "tokens never reach the logs")
         #expect(!text.contains(String(token.dropFirst(4))))
         let lines = text.split(separator: "\n").compactMap {

@@ -289,7 +289,10 @@ struct LibPQIntegrationTests {
     /// statement. B must succeed.
     @Test func aLateCancelNeverReachesTheNextLease() async throws {
         try TestDatabase.requireConfigured()
-        var configuration = PGConfiguration(connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1)
+        // A long acquire timeout: on a loaded machine B may wait a while for the connection;
+        // what matters is that its statement is never cancelled.
+        var configuration = PGConfiguration(
+            connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1, acquireTimeout: .seconds(60))
         configuration.cancelDelayForTesting = .milliseconds(150)
         let client = PGClient(configuration: configuration)
         defer { Task { await client.shutdown() } }

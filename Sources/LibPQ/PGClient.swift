@@ -216,14 +216,30 @@ public final class PGClient: Service, Sendable {
     }
 
     private func suspend(id: Int) async -> Grant? {
-        await withTaskCancellationHandler {
+        let max = configuration.maxConnections
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Grant?, Never>) in
-                let resumeNow = state.withLockedValue { s -> Bool in
-                    if s.closed || s.cancelledWaiters.remove(id) != nil { return true }
+                enum Registration { case resume(Grant?), wait }
+                let registration = state.withLockedValue { s -> Registration in
+                    if s.closed || s.cancelledWaiters.remove(id) != nil { return .resume(nil) }
+                    // A connection may have come back (or a slot freed) between `acquire` deciding
+                    // to wait and this registration, with no waiter to hand it to: take it now,
+                    // or this task would wait for a hand-back that never comes.
+                    if s.waiters.isEmpty {
+                        if let connection = s.idle.popLast() {
+                            s.leased += 1
+                            return .resume(.connection(connection))
+                        }
+                        if s.open < max {
+                            s.open += 1
+                            s.leased += 1
+                            return .resume(.create)
+                        }
+                    }
                     s.waiters.append(Waiter(id: id, continuation: continuation))
-                    return false
+                    return .wait
                 }
-                if resumeNow { continuation.resume(returning: nil) }
+                if case .resume(let grant) = registration { continuation.resume(returning: grant) }
             }
         } onCancel: {
             let waiter = state.withLockedValue { s -> Waiter? in

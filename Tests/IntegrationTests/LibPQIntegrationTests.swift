@@ -176,6 +176,27 @@ struct LibPQIntegrationTests {
         #expect(client.statistics.waiting == 0)
     }
 
+    /// A task that decides to wait for a connection just as the holder gives it back (before
+    /// the waiter is registered) must still get it, not wait for a hand-back that never comes.
+    /// Many short overlapping leases on a pool of one, each with a short acquire timeout.
+    @Test func aConnectionReturnedWhileAWaiterRegistersIsNotLost() async throws {
+        try TestDatabase.requireConfigured()
+        let client = PGClient(
+            configuration: PGConfiguration(
+                connectionString: TestDatabase.environment["DATABASE_URL"], maxConnections: 1,
+                acquireTimeout: .seconds(3)))
+        defer { Task { await client.shutdown() } }
+        for round in 0..<300 {
+            async let a = client.query("SELECT 1 AS v")
+            async let b = client.query("SELECT 2 AS v")
+            let (ra, rb) = try await (a, b)
+            #expect(try ra.first!.decode("v", as: Int.self) == 1, "round \(round)")
+            #expect(try rb.first!.decode("v", as: Int.self) == 2, "round \(round)")
+        }
+        #expect(client.statistics.leased == 0)
+        #expect(client.statistics.waiting == 0)
+    }
+
     @Test func waitersAreServedInArrivalOrder() async throws {
         let client = try TestDatabase.ownerClient(maxConnections: 1, acquireTimeout: .seconds(10))
         defer { Task { await client.shutdown() } }

@@ -94,7 +94,7 @@ struct LeastPrivilegeTests {
         for url in [
             "postgres://u:p%40ss-w0rd@127.0.0.1:1/db", "host=127.0.0.1 port=1 password='q uoted\\'pass' sslpassword=ssl-pass-xyz",
         ] {
-            let result = try runJobsAPI(["serve", "--port", "0"], environment: ["DATABASE_URL": url, "LOG_FORMAT": "json"])
+            let result = try await runJobsAPI(["serve", "--port", "0"], environment: ["DATABASE_URL": url, "LOG_FORMAT": "json"])
             let output = result.stdout + result.stderr
             #expect(output.contains("DATABASE_URL"), "the setting is logged: \(output.prefix(500))")
             for secret in ["p%40ss-w0rd", "p@ss-w0rd", "ss-w0rd", "uoted", "ssl-pass-xyz"] {

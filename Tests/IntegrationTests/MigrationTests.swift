@@ -26,8 +26,8 @@ struct MigrationTests {
     @Test func twoMigrateProcessesAtTheSameMomentBothSucceed() async throws {
         try await TestDatabase.withScratchDatabase { name in
             let env = ["PGDATABASE": name, "DATABASE_URL": "", "MIGRATIONS_DIR": TestDatabase.migrationsDirectory]
-            async let one = Task.detached { try runJobsAPI(["migrate"], environment: env) }.value
-            async let two = Task.detached { try runJobsAPI(["migrate"], environment: env) }.value
+            async let one = Task.detached { try await runJobsAPI(["migrate"], environment: env) }.value
+            async let two = Task.detached { try await runJobsAPI(["migrate"], environment: env) }.value
             let (r1, r2) = try await (one, two)
             #expect(r1.status == 0, "\(r1.stderr)")
             #expect(r2.status == 0, "\(r2.stderr)")
@@ -89,7 +89,7 @@ struct MigrationTests {
 
     @Test func serveRefusesToStartWhileMigrationsArePending() async throws {
         try await TestDatabase.withScratchDatabase { name in
-            let result = try runJobsAPI(
+            let result = try await runJobsAPI(
                 ["serve", "--port", "0"],
                 environment: ["PGDATABASE": name, "DATABASE_URL": "", "MIGRATIONS_DIR": TestDatabase.migrationsDirectory])
             #expect(result.status != 0)

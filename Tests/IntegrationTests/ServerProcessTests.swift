@@ -47,9 +47,9 @@ struct ServerProcessTests {
         #expect(lines.contains { $0["msg"] as? String == "starting jobs-api" && $0["DB_POOL_SIZE"] != nil })
     }
 
-    @Test func badSettingsExitWithCode2AndNameTheSetting() throws {
+    @Test func badSettingsExitWithCode2AndNameTheSetting() async throws {
         for (name, value) in [("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "chatty"), ("PRUNE_AFTER", "soon")] {
-            let result = try runJobsAPI(["serve"], environment: [name: value])
+            let result = try await runJobsAPI(["serve"], environment: [name: value])
             #expect(result.status == 2, "\(name)=\(value): \(result.stderr)")
             #expect(result.stderr.contains(name))
         }
@@ -110,13 +110,13 @@ struct SlowQueryAndOverrideTests {
         #expect(!capture.lines.joined().contains("secret-value-123"), "bind values never logged")
     }
 
-    @Test func setOverridesAnySetting() throws {
-        let bad = try runJobsAPI(["serve", "--set", "DB_POOL_SIZE=0"])
+    @Test func setOverridesAnySetting() async throws {
+        let bad = try await runJobsAPI(["serve", "--set", "DB_POOL_SIZE=0"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("DB_POOL_SIZE"))
-        let malformed = try runJobsAPI(["migrate", "--set", "novalue"])
+        let malformed = try await runJobsAPI(["migrate", "--set", "novalue"])
         #expect(malformed.status == 2)
-        let format = try runJobsAPI(["serve"], environment: ["LOG_FORMAT": "xml"])
+        let format = try await runJobsAPI(["serve"], environment: ["LOG_FORMAT": "xml"])
         #expect(format.status == 2)
         #expect(format.stderr.contains("LOG_FORMAT"))
     }

@@ -95,7 +95,22 @@ struct CommandResult {
     var stderr: String
 }
 
-func runJobsAPI(_ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
+/// Runs the binary on a thread of its own: waiting for a child process must never block the
+/// cooperative pool, or a child that waits on a database lock held by a task of this process
+/// (a migration in progress, say) would deadlock the whole test run.
+func runJobsAPI(_ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil) async throws
+    -> CommandResult
+{
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runJobsAPIBlocking(arguments, environment: extra, stdin: stdin) })
+        }
+    }
+}
+
+private func runJobsAPIBlocking(_ arguments: [String], environment extra: [String: String], stdin: String?) throws
+    -> CommandResult
+{
     let process = Process()
     process.executableURL = TestDatabase.binary
     process.arguments = arguments

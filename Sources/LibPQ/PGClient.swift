@@ -128,6 +128,20 @@ public final class PGClient: Service, Sendable {
         var cancelledWaiters: Set<Int> = []
         var nextWaiterID = 0
         var closed = false
+
+        /// A connection or a free slot for a new one, when nobody waits ahead (FIFO); nil
+        /// otherwise. Counts the lease.
+        mutating func grantIfFree(max: Int) -> Grant? {
+            guard waiters.isEmpty else { return nil }
+            if let connection = idle.popLast() {
+                leased += 1
+                return .connection(connection)
+            }
+            guard open < max else { return nil }
+            open += 1
+            leased += 1
+            return .create
+        }
     }
 
     private enum Immediate {
@@ -140,17 +154,7 @@ public final class PGClient: Service, Sendable {
         let max = configuration.maxConnections
         let immediate = state.withLockedValue { s -> Immediate in
             if s.closed { return .closed }
-            if s.waiters.isEmpty {
-                if let connection = s.idle.popLast() {
-                    s.leased += 1
-                    return .grant(.connection(connection))
-                }
-                if s.open < max {
-                    s.open += 1
-                    s.leased += 1
-                    return .grant(.create)
-                }
-            }
+            if let grant = s.grantIfFree(max: max) { return .grant(grant) }
             s.nextWaiterID += 1
             return .wait(s.nextWaiterID)
         }
@@ -225,17 +229,7 @@ public final class PGClient: Service, Sendable {
                     // A connection may have come back (or a slot freed) between `acquire` deciding
                     // to wait and this registration, with no waiter to hand it to: take it now,
                     // or this task would wait for a hand-back that never comes.
-                    if s.waiters.isEmpty {
-                        if let connection = s.idle.popLast() {
-                            s.leased += 1
-                            return .resume(.connection(connection))
-                        }
-                        if s.open < max {
-                            s.open += 1
-                            s.leased += 1
-                            return .resume(.create)
-                        }
-                    }
+                    if let grant = s.grantIfFree(max: max) { return .resume(grant) }
                     s.waiters.append(Waiter(id: id, continuation: continuation))
                     return .wait
                 }

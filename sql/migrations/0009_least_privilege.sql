@@ -31,10 +31,16 @@ BEGIN
                 USING HINT = 'ALTER ROLE jobs_api_server NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB, then migrate again.';
         END IF;
     ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = current_user AND (rolsuper OR rolcreaterole)) THEN
-        CREATE ROLE jobs_api_server LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT
-            IN ROLE jobs_api_app;
-        COMMENT ON ROLE jobs_api_server IS
-            'jobs-api: the login role of `jobs-api serve` (APP_DATABASE_URL). Member of jobs_api_app only; owns nothing. Set its password with APP_DB_PASSWORD at `jobs-api migrate`, or \password in psql.';
+        -- Roles are cluster-wide but the migrator's advisory lock is per database: a migration
+        -- of another database of the cluster may create the role at the same moment.
+        BEGIN
+            CREATE ROLE jobs_api_server LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT
+                IN ROLE jobs_api_app;
+            COMMENT ON ROLE jobs_api_server IS
+                'jobs-api: the login role of `jobs-api serve` (APP_DATABASE_URL). Member of jobs_api_app only; owns nothing. Set its password with APP_DB_PASSWORD at `jobs-api migrate`, or \password in psql.';
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- created concurrently by the migration of another database
+        END;
     ELSE
         RAISE NOTICE 'jobs_api_server was not created (the migrating user cannot create roles). Create it: CREATE ROLE jobs_api_server LOGIN PASSWORD ''...'' IN ROLE jobs_api_app;';
     END IF;

@@ -288,6 +288,12 @@ struct DBAToolingTests {
 
     @Test func pruneDeletesOldTerminalJobsAndTheirEventsInBatches() async throws {
         try await TestDatabase.migrated()
+        // prune_jobs is global: the retention command's test prunes the same horizon in parallel
+        // (seen in CI: it deleted this test's rows between the insert and the dry run).
+        try await TestDatabase.exclusively("prune") { try await pruneInBatches() }
+    }
+
+    private func pruneInBatches() async throws {
         let owner = try TestDatabase.ownerClient(maxConnections: 1)
         defer { Task { await owner.shutdown() } }
         let org = try await organization("dba_prune", owner)

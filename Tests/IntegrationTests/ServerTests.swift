@@ -123,6 +123,11 @@ struct AdminCommandTests {
 struct PruneCommandTests {
     @Test func pruneDeletesOnlyOldTerminalJobs() async throws {
         try await TestDatabase.migrated()
+        // prune is global: DBAToolingTests prunes the same horizon in parallel.
+        try await TestDatabase.exclusively("prune") { try await pruneCommand() }
+    }
+
+    private func pruneCommand() async throws {
         let owner = try TestDatabase.ownerClient(maxConnections: 1)
         let admin = AdminService(database: Database(client: owner))
         let org = TestDatabase.uniqueID("org_prune")

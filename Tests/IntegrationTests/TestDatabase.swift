@@ -52,6 +52,23 @@ enum TestDatabase {
         await client.shutdown()
     }
 
+    /// Runs `body` while no other test holding the same named lock runs. For tests of global
+    /// operations (prune_jobs deletes across organizations), which would otherwise delete each
+    /// other's rows when run in parallel. A session advisory lock on a pool of one connection:
+    /// shutting the pool down closes that connection, which releases the lock.
+    static func exclusively<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+        let lock = try ownerClient(maxConnections: 1, acquireTimeout: .seconds(120))
+        do {
+            try await lock.query("SELECT pg_advisory_lock(hashtext(\(name)))")
+            let value = try await body()
+            await lock.shutdown()
+            return value
+        } catch {
+            await lock.shutdown()
+            throw error
+        }
+    }
+
     /// Creates an empty database for a test and drops it afterwards.
     static func withScratchDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         let name = "scratch_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()

@@ -1,8 +1,18 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
+// Every target of ours: Swift 6 mode plus these, and warnings are errors (a warning left in is a
+// build failure, in CI and locally). Dependencies are not affected.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+// Test targets: the same, except MemberImportVisibility (tests lean on transitive imports of
+// the test helpers' modules; listing them in every file buys nothing).
+let strictTests: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -11,7 +21,7 @@ let package = Package(
     products: [
         .executable(name: "jobs-api", targets: ["jobs-api"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
-        .library(name: "JobsAPI", targets: ["JobsAPI"]),
+        .library(name: "JobsHTTP", targets: ["JobsHTTP"]),
         .library(name: "JobsClient", targets: ["JobsClient"]),
     ],
     dependencies: [
@@ -24,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Tests only: validates the OpenAPI document (no external loading: a faster build).
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -42,27 +54,52 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The strict JSON parser and value (duplicate keys, number text, byte offsets). No I/O.
+        .target(name: "StrictJSON", swiftSettings: strict),
+        // Jobs, their rules, request validation and domain errors. Imports neither LibPQ nor
+        // Hummingbird: the target does not depend on them, so such an import fails the build.
         .target(
-            name: "JobsAPI",
+            name: "JobsDomain",
+            dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // Every SQL statement of the app, behind the JobsDomain storage protocols, plus the
+        // in-memory implementation the HTTP tests use.
+        .target(
+            name: "JobsStore",
             dependencies: [
-                "LibPQ",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "JobsDomain", "StrictJSON", "LibPQ",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Routes (one table), middleware, rendering, the one mapping from domain errors to HTTP,
+        // configuration and the application's assembly.
+        .target(
+            name: "JobsHTTP",
+            dependencies: [
+                "JobsDomain", "StrictJSON", "JobsStore", "LibPQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "jobs-api",
             dependencies: [
-                "JobsAPI",
+                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON",
                 "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -85,26 +122,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "LibPQTests", dependencies: ["LibPQ"], swiftSettings: strict),
+        .testTarget(name: "LibPQTests", dependencies: ["LibPQ"], swiftSettings: strictTests),
         .testTarget(
             name: "JobsAPITests",
             dependencies: [
-                "JobsAPI",
+                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ],
-            swiftSettings: strict
+            swiftSettings: strictTests
         ),
-        .testTarget(name: "JobsClientTests", dependencies: ["JobsClient"], swiftSettings: strict),
+        .testTarget(name: "JobsClientTests", dependencies: ["JobsClient"], swiftSettings: strictTests),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JobsAPI", "LibPQ", "JobsClient",
+                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON", "LibPQ", "JobsClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            swiftSettings: strict
+            swiftSettings: strictTests
         ),
     ],
     swiftLanguageModes: [.v6]

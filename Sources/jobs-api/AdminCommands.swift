@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
+import JobsDomain
+import JobsStore
 
 extension Role: ExpressibleByArgument {}
 

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Logging
+import JobsStore
 
 @main
 struct JobsAPICommand: AsyncParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
+import JobsDomain
+import JobsStore
 
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,10 +4,12 @@ import ArgumentParser
 #endif
 import Foundation
 import Hummingbird
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Logging
 import ServiceLifecycle
+import UnixSignals
+import JobsStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server.")

@@ -2,11 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Logging
 import NIOCore
 import Testing
+@testable import JobsDomain
+@testable import JobsStore
 
 /// Two organizations with API keys of every role, and users with zero, one and two
 /// memberships, created once per test process through the admin service.

@@ -1,7 +1,8 @@
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsStore
 
 /// The DBA tooling of migration 0007: repair functions, views, prune_jobs and the analyst roles.
 ///

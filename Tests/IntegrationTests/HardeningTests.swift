@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsStore
 
 /// Defects found by an outside review and a black-box run, each pinned by a test that failed
 /// before its fix.

@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTypes
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsDomain
+@testable import JobsStore
 
 @Suite("Idempotent retries (spec §5)")
 struct IdempotencyTests {

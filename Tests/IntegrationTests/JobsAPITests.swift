@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsDomain
 
 @Suite("Create, read, status, cancel (spec §2–§3)")
 struct JobResourceTests {

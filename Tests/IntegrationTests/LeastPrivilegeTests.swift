@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import NIOCore
 import Testing
+@testable import JobsStore
 
 /// Item 6 of the hardening issue: `serve` logs in as `jobs_api_server`, which can do only what
 /// the app does; the owner's credentials stay with `migrate` and the admin commands.

@@ -1,6 +1,7 @@
 import Foundation
 import LibPQ
 import Testing
+@testable import JobsDomain
 
 @Suite("LibPQ against a real PostgreSQL")
 struct LibPQIntegrationTests {

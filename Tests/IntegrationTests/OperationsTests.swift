@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsDomain
 
 @Suite("Operations: metrics and request ids")
 struct OperationsTests {

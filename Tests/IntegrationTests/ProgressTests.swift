@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
 

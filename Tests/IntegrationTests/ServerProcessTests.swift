@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import NIOCore
 import Testing
+@testable import JobsStore
 
 /// The real `jobs-api serve` process: structured logs, request ids, configuration errors and
 /// graceful shutdown on SIGTERM.

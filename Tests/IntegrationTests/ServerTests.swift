@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Logging
 import Testing
+@testable import JobsDomain
+@testable import JobsStore
 
 @Suite("The HTTP server against the real database")
 struct ServerTests {

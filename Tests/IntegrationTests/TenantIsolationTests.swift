@@ -1,7 +1,8 @@
 import Foundation
-import JobsAPI
+import JobsHTTP
 import LibPQ
 import Testing
+@testable import JobsStore
 
 @Suite("Row-level security as the runtime role")
 struct TenantIsolationTests {

@@ -2,6 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import Testing
+@testable import JobsStore
 
 /// Access to the throwaway PostgreSQL that `scripts/test` starts.
 ///

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
 
 @Suite struct CrossSiteGuardTests {
     func fields(_ pairs: [(String, String)]) -> HTTPFields {

@@ -2,7 +2,8 @@ import Foundation
 import LibPQ
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
+@testable import JobsDomain
 
 /// Fuzzes the cursor decoders: whatever a client sends, a decoder returns nil (→ `422`) or a
 /// value every later step can use (a timestamp PostgreSQL accepts, a URL-safe job id, a

@@ -4,7 +4,7 @@ import LibPQ
 import Logging
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
 
 @Suite struct HealthWithoutDatabaseTests {
     @Test func readyzIs503WhenTheDatabaseIsUnreachable() async throws {

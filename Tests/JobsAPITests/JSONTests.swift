@@ -1,6 +1,7 @@
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
+@testable import StrictJSON
 
 // MARK: - Helpers
 

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
 
 @Suite struct LifecycleTests {
     @Test func drainMonitorFlipsOnGracefulShutdown() async throws {

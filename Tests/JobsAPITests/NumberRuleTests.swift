@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
+@testable import JobsDomain
+@testable import StrictJSON
 
 /// The stored-number rule (`JSONNumber.canonical`) and its fuzz test: whatever number a client
 /// sends, it is refused, or stored in a form no longer than a double's plain decimal (≤ 330

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import JobsAPI
+@testable import JobsHTTP
+@testable import JobsDomain
+@testable import StrictJSON
 
 @Suite struct ProgressRulesTests {
     let now = Date(timeIntervalSince1970: 1_795_927_572)

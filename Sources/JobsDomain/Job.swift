@@ -1,0 +1,114 @@
+import Foundation
+import StrictJSON
+
+/// A job as stored: the row of `jobs`, with metadata parsed.
+public struct Job: Sendable, Equatable {
+    public var organizationID: String
+    public var jobID: String
+    public var jobType: String
+    public var status: JobStatus
+    public var totalItems: Int64
+    public var processedItems: Int64
+    public var failedItems: Int64
+    public var warnedItems: Int64
+    public var errorCount: Int64
+    public var warningCount: Int64
+    public var storedErrorCount: Int64
+    public var storedWarningCount: Int64
+    public var metadata: JSONObject
+    public var errorMessage: String?
+    public var triggeredBy: String?
+    public var endedBy: EndedBy?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var completedAt: Date?
+    public var updatedAt: Date
+
+    public init(
+        organizationID: String, jobID: String, jobType: String, totalItems: Int64, metadata: JSONObject,
+        triggeredBy: String?, now: Date
+    ) {
+        self.organizationID = organizationID
+        self.jobID = jobID
+        self.jobType = jobType
+        self.status = .pending
+        self.totalItems = totalItems
+        self.processedItems = 0
+        self.failedItems = 0
+        self.warnedItems = 0
+        self.errorCount = 0
+        self.warningCount = 0
+        self.storedErrorCount = 0
+        self.storedWarningCount = 0
+        self.metadata = metadata
+        self.errorMessage = nil
+        self.triggeredBy = triggeredBy
+        self.endedBy = nil
+        self.createdAt = now
+        self.startedAt = nil
+        self.completedAt = nil
+        self.updatedAt = now
+    }
+
+    /// min(100, 100 × (processed + failed) / total), 2 decimals; 0 when total is 0;
+    /// 100 for a job that ended in success (completed, with warnings, partial).
+    public var progressPercentage: Double {
+        if status.isSuccessTerminal { return 100 }
+        guard totalItems > 0 else { return 0 }
+        let ratio = 100 * (Double(processedItems) + Double(failedItems)) / Double(totalItems)
+        return Self.round(min(100, ratio), places: 2)
+    }
+
+    /// 100 × processed / (processed + failed), 2 decimals; 0 when both are 0.
+    public var successRate: Double {
+        let attempted = Double(processedItems) + Double(failedItems)
+        guard attempted > 0 else { return 0 }
+        return Self.round(100 * Double(processedItems) / attempted, places: 2)
+    }
+
+    /// (completed_at, or now while running) − started_at, 3 decimals; nil before a start.
+    public func durationSeconds(now: Date) -> Double? {
+        guard let startedAt else { return nil }
+        let end = completedAt ?? now
+        return Self.round(max(0, end.timeIntervalSince(startedAt)), places: 3)
+    }
+
+    /// `metadata.stage` when it is a string.
+    public var stage: String? {
+        if case .string(let stage)? = metadata["stage"] { return stage }
+        return nil
+    }
+
+    static func round(_ value: Double, places: Int) -> Double {
+        let scale = places == 2 ? 100.0 : 1000.0
+        return (value * scale).rounded() / scale
+    }
+}
+
+/// An error or warning as stored in `job_events`.
+public struct JobEvent: Sendable, Equatable {
+    public var kind: EventKind
+    public var seq: Int64
+    public var entityKey: String
+    public var entityType: String
+    public var errorType: String
+    public var message: String
+    public var details: JSONObject
+    public var step: String?
+    public var timestamp: Date
+
+    public init(
+        kind: EventKind, seq: Int64, entityKey: String, entityType: String, errorType: String, message: String,
+        details: JSONObject, step: String? = nil, timestamp: Date
+    ) {
+        self.kind = kind
+        self.seq = seq
+        self.entityKey = entityKey
+        self.entityType = entityType
+        self.errorType = errorType
+        self.message = message
+        self.details = details
+        self.step = step
+        self.timestamp = timestamp
+    }
+}

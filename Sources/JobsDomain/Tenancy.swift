@@ -1,0 +1,39 @@
+/// Who is calling: an API key (workers) or a user session (people).
+public enum Principal: Sendable, Equatable {
+    case apiKey(keyID: String, organizationID: String, role: Role)
+    case user(userID: String, memberships: [Membership])
+
+    public struct Membership: Sendable, Equatable {
+        public var organizationID: String
+        public var role: Role
+
+        public init(organizationID: String, role: Role) {
+            self.organizationID = organizationID
+            self.role = role
+        }
+    }
+}
+
+/// The resolved tenant of an `/api` request: the organization it acts in, who acts, and the
+/// role there. Resolved by the HTTP layer (`TenantMiddleware`) before any handler runs.
+public struct TenantContext: Sendable, Equatable {
+    public var organizationID: String
+    public var principal: Principal
+    public var role: Role
+
+    public init(organizationID: String, principal: Principal, role: Role) {
+        self.organizationID = organizationID
+        self.principal = principal
+        self.role = role
+    }
+
+    /// The user id of a session principal (the default `triggered_by`), nil for API keys.
+    public var userID: String? {
+        if case .user(let id, _) = principal { return id }
+        return nil
+    }
+
+    public func require(_ permission: Permission) throws(APIError) {
+        guard role.permissions.contains(permission) else { throw .missingPermission(permission) }
+    }
+}

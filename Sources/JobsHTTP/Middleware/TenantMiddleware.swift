@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobsDomain
+
+/// Authentication and tenant resolution for `/api` routes (spec §1), in the contract's order:
+/// `401` (no or bad credentials) → `400` / `403` (organization header and membership).
+///
+/// A write authenticated by the `stytch_session` cookie that a browser marks as cross-site is a
+/// `403` (see `CrossSiteGuard`).
+///
+/// Expects `ErrorMiddleware` outside it. Sets `context.tenant`. Throws `APIError`. Permission
+/// checks stay in the handlers, after this and before the body is read.
+struct TenantMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let authenticator: Authenticator
+    var crossSite = CrossSiteGuard()
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        context.tenant = try await resolve(request, clientAddress: context.remoteAddress?.ipAddress)
+        return try await next(request, context)
+    }
+
+    func resolve(_ request: Request, clientAddress: String? = nil) async throws -> TenantContext {
+        let credential = try Self.credential(request)
+        guard let principal = try await authenticator.authenticate(credential, clientAddress: clientAddress) else {
+            throw APIError.unauthorized
+        }
+        if case .sessionCookie = credential, crossSite.isCrossSite(method: request.method, authority: request.head.authority, headers: request.headers) {
+            throw CrossSiteGuard.refusal
+        }
+        let header = request.headers[values: HTTPField.Name.organizationID]
+        if header.count > 1 { throw APIError.badRequest("Send X-Organization-ID at most once") }
+        let requested = header.first
+        if requested?.isEmpty == true { throw APIError.badRequest("X-Organization-ID must not be empty") }
+        switch principal {
+        case .apiKey(_, let organization, let role):
+            if let requested, requested != organization {
+                throw APIError.forbidden("This API key does not belong to the requested organization")
+            }
+            return TenantContext(organizationID: organization, principal: principal, role: role)
+        case .user(_, let memberships):
+            if let requested {
+                guard let membership = memberships.first(where: { $0.organizationID == requested }) else {
+                    throw APIError.forbidden("You are not a member of this organization")
+                }
+                return TenantContext(organizationID: requested, principal: principal, role: membership.role)
+            }
+            switch memberships.count {
+            case 0: throw APIError.forbidden("You are not a member of any organization")
+            case 1:
+                return TenantContext(
+                    organizationID: memberships[0].organizationID, principal: principal, role: memberships[0].role)
+            default:
+                throw APIError.badRequest(
+                    "You belong to several organizations: send the X-Organization-ID header to choose one")
+            }
+        }
+    }
+
+    /// The `Authorization` header wins over the `stytch_session` cookie.
+    static func credential(_ request: Request) throws -> Authenticator.Credential {
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
+            let token = parts[1].trimmingCharacters(in: .whitespaces)
+            guard !token.isEmpty, !token.contains(" ") else { throw APIError.unauthorized }
+            return .bearer(token)
+        }
+        for cookieHeader in request.headers[values: .cookie] {
+            for pair in cookieHeader.split(separator: ";") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == "stytch_session" {
+                    let value = kv[1].trimmingCharacters(in: .whitespaces)
+                    if !value.isEmpty { return .sessionCookie(value) }
+                }
+            }
+        }
+        throw APIError.unauthorized
+    }
+}
+
+extension HTTPField.Name {
+    static let organizationID = HTTPField.Name("X-Organization-ID")!
+}

@@ -1,0 +1,74 @@
+import Foundation
+import JobsDomain
+import StrictJSON
+
+/// The JSON shapes of spec §2–§3, field order as in the contract; nulls are present.
+enum JobJSON {
+    static func job(_ job: Job, events: [JobEvent]?, now: Date) -> JSONValue {
+        var object = JSONObject()
+        object["job_id"] = .string(job.jobID)
+        object["organization_id"] = .string(job.organizationID)
+        object["job_type"] = .string(job.jobType)
+        object["status"] = .string(job.status.rawValue)
+        object["total_items"] = int(job.totalItems)
+        object["processed_items"] = int(job.processedItems)
+        object["failed_items"] = int(job.failedItems)
+        object["warned_items"] = int(job.warnedItems)
+        object["progress_percentage"] = number(job.progressPercentage)
+        object["success_rate"] = number(job.successRate)
+        object["error_count"] = int(job.errorCount)
+        object["warning_count"] = int(job.warningCount)
+        object["metadata"] = .object(job.metadata)
+        object["error_message"] = string(job.errorMessage)
+        if let events {
+            object["errors"] = .array(events.filter { $0.kind == .error }.map(event))
+            object["warnings"] = .array(events.filter { $0.kind == .warning }.map(event))
+        }
+        object["triggered_by"] = string(job.triggeredBy)
+        object["created_at"] = .string(Timestamp.format(job.createdAt))
+        object["started_at"] = date(job.startedAt)
+        object["completed_at"] = date(job.completedAt)
+        object["updated_at"] = .string(Timestamp.format(job.updatedAt))
+        object["duration_seconds"] = job.durationSeconds(now: now).map(number) ?? .null
+        return .object(object)
+    }
+
+    static func status(_ job: Job) -> JSONValue {
+        var object = JSONObject()
+        object["job_id"] = .string(job.jobID)
+        object["status"] = .string(job.status.rawValue)
+        object["progress_percentage"] = number(job.progressPercentage)
+        object["processed_items"] = int(job.processedItems)
+        object["failed_items"] = int(job.failedItems)
+        object["warned_items"] = int(job.warnedItems)
+        object["total_items"] = int(job.totalItems)
+        object["stage"] = string(job.stage)
+        object["error_message"] = string(job.errorMessage)
+        object["updated_at"] = .string(Timestamp.format(job.updatedAt))
+        return .object(object)
+    }
+
+    static func event(_ event: JobEvent) -> JSONValue {
+        var object = JSONObject()
+        object["entity_key"] = .string(event.entityKey)
+        object["entity_type"] = .string(event.entityType)
+        object["error_type"] = .string(event.errorType)
+        object["message"] = .string(event.message)
+        object["details"] = .object(event.details)
+        object["step"] = string(event.step)
+        object["timestamp"] = .string(Timestamp.format(event.timestamp))
+        return .object(object)
+    }
+
+    static func page(_ items: [JSONValue], next: String?) -> JSONValue {
+        var object = JSONObject()
+        object["items"] = .array(items)
+        object["next_cursor"] = string(next)
+        return .object(object)
+    }
+
+    static func int(_ value: Int64) -> JSONValue { .number(JSONNumber(value)) }
+    static func number(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+    static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    static func date(_ value: Date?) -> JSONValue { value.map { .string(Timestamp.format($0)) } ?? .null }
+}

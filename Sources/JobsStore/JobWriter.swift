@@ -1,0 +1,224 @@
+import Foundation
+import JobsDomain
+import LibPQ
+import NIOConcurrencyHelpers
+
+/// Writes to one job (progress reports and cancels), coalescing the requests queued for the
+/// same job into one transaction.
+///
+/// Why: every write must happen under the job's row lock. When many workers report on one job,
+/// taking the lock once per request makes them queue on the row (PostgreSQL's own rate on one
+/// hot row collapses as clients grow). Here, the requests waiting for the same job form a batch:
+/// one transaction locks the row once, applies each request in arrival order to the in-memory
+/// job (each gets its own response, its own 422 or 409, exactly as if it had run alone), then
+/// writes the row once and appends all events in one statement.
+///
+/// How: the first request for a job becomes the *leader* and runs a batch with everything queued
+/// so far; when it is done it hands leadership to the first request that arrived meanwhile. No
+/// background task is needed, and a job with a single writer pays nothing extra.
+///
+/// Idempotency keys are checked per request inside the batch transaction (spec §5): a key seen
+/// earlier in the same batch is resolved against that earlier request's outcome (a failed one
+/// leaves it free for the next request), and at commit each claimed key is either recorded with
+/// the last request that succeeded with it or deleted, so a failure stays retryable and a
+/// success is never applied twice.
+final class JobWriter: Sendable {
+    typealias Item = JobChange
+    typealias Outcome = WriteOutcome
+    let database: Database
+    let maxBatch: Int
+    private let state = NIOLockedValueBox(State())
+
+    init(database: Database, maxBatch: Int = 128) {
+        self.database = database
+        self.maxBatch = maxBatch
+    }
+
+    struct Key: Hashable {
+        var organization: String
+        var jobID: String
+    }
+
+    enum Signal {
+        case done(Result<Outcome, any Error>)
+        case lead
+    }
+
+    struct Waiter {
+        var item: Item
+        var continuation: CheckedContinuation<Signal, Never>
+    }
+
+    struct State {
+        var busy: Set<Key> = []
+        var queues: [Key: [Waiter]] = [:]
+    }
+
+    func write(organization: String, jobID: String, _ item: Item) async throws -> Outcome {
+        let key = Key(organization: organization, jobID: jobID)
+        let leadNow = state.withLockedValue { $0.busy.insert(key).inserted }
+        if !leadNow {
+            let signal = await withCheckedContinuation { (continuation: CheckedContinuation<Signal, Never>) in
+                let queued = state.withLockedValue { s -> Bool in
+                    // The leader may have finished between the two locks: then lead ourselves.
+                    if !s.busy.contains(key) {
+                        s.busy.insert(key)
+                        return false
+                    }
+                    s.queues[key, default: []].append(Waiter(item: item, continuation: continuation))
+                    return true
+                }
+                if !queued { continuation.resume(returning: .lead) }
+            }
+            if case .done(let result) = signal { return try result.get() }
+        }
+        return try await lead(key, own: item)
+    }
+
+    /// Runs one batch (our item plus what is queued), delivers the others' results, and passes
+    /// leadership on.
+    private func lead(_ key: Key, own: Item) async throws -> Outcome {
+        let others = state.withLockedValue { s -> [Waiter] in
+            let queued = s.queues[key] ?? []
+            let taken = Array(queued.prefix(maxBatch - 1))
+            let rest = Array(queued.dropFirst(taken.count))
+            s.queues[key] = rest.isEmpty ? nil : rest
+            return taken
+        }
+        let items = [own] + others.map(\.item)
+        let results: [Result<Outcome, any Error>]
+        do {
+            results = try await Database.retryingConflicts { try await runBatch(key, items) }
+        } catch {
+            results = Array(repeating: .failure(error), count: items.count)
+        }
+        for (waiter, result) in zip(others, results.dropFirst()) {
+            waiter.continuation.resume(returning: .done(result))
+        }
+        let next = state.withLockedValue { s -> Waiter? in
+            guard var queue = s.queues[key], !queue.isEmpty else {
+                s.queues[key] = nil
+                s.busy.remove(key)
+                return nil
+            }
+            let first = queue.removeFirst()
+            s.queues[key] = queue.isEmpty ? nil : queue
+            return first
+        }
+        next?.continuation.resume(returning: .lead)
+        return try results[0].get()
+    }
+
+    // MARK: The batch transaction
+
+    /// The request that last used a key in this batch, and its outcome (nil: it failed).
+    private struct KeyRecord {
+        var item: Item
+        var outcome: Outcome?
+        var hash: [UInt8] { item.guarded?.requestHash ?? [] }
+    }
+
+    /// The transaction takes two round trips when no idempotency key is involved
+    /// (`Database.lockedJob`): one begins, sets the tenant, locks and reads the row and its recent
+    /// events; the other writes the row, appends the events, records keys and commits. The lock
+    /// is held for the time in between, which is in-memory work only.
+    private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
+        try await database.lockedJob(organization: key.organization, jobID: key.jobID) { tx, locked in
+            guard let locked else {
+                return (try await resolveWithoutJob(key, items, tx), [])
+            }
+            var job = locked.job
+            let original = job
+            var recent = locked.recent
+            var appended: [JobEvent] = []
+            var results: [Result<Outcome, any Error>] = []
+            // The keys this batch claimed (their rows are inserted, uncommitted), in claim order,
+            // with the latest request that used each. Whatever happens in between, each key
+            // ends as exactly one thing at commit: recorded with its last success, or deleted.
+            var keys: [String: KeyRecord] = [:]
+            var claimOrder: [String] = []
+
+            for item in items {
+                // Idempotency: replay, refuse a reuse, or claim the key.
+                if let guarded = item.guarded {
+                    if let earlier = keys[guarded.key] {
+                        if let outcome = earlier.outcome {
+                            if earlier.hash == guarded.requestHash {
+                                results.append(.success(Outcome(response: outcome.response, replayed: true)))
+                            } else {
+                                results.append(.failure(Idempotency.reuseError))
+                            }
+                            continue
+                        }
+                        // An earlier request of this batch failed with this key: the key is free
+                        // for this one, and this batch's claim on it (its row) still stands.
+                    } else {
+                        switch try await IdempotencyStore.claim(tx, organization: key.organization, guarded) {
+                        case .claimed:
+                            claimOrder.append(guarded.key)
+                        case .replay(let stored):
+                            results.append(.success(Outcome(response: stored, replayed: true)))
+                            continue
+                        case .mismatch:
+                            results.append(.failure(Idempotency.reuseError))
+                            continue
+                        }
+                    }
+                }
+                let now = Date()
+                var next = job
+                do {
+                    let events = try item.apply(&next, now)
+                    let statusBefore = job.status
+                    job = next
+                    appended += events
+                    recent += events
+                    let outcome = Outcome(
+                        response: item.render(job, JobEvent.lastHundred(recent), now), replayed: false,
+                        endedWith: job.status != statusBefore && job.status.isTerminal ? job.status : nil)
+                    results.append(.success(outcome))
+                    if let guarded = item.guarded {
+                        keys[guarded.key] = KeyRecord(item: item, outcome: outcome)
+                    }
+                } catch {
+                    results.append(.failure(error))
+                    if let guarded = item.guarded {
+                        // Only successful responses are recorded: the key is free again.
+                        keys[guarded.key] = KeyRecord(item: item, outcome: nil)
+                    }
+                }
+            }
+            var writes: [PGQuery] = []
+            if job != original { writes.append(JobRepository.writeQuery(job)) }
+            if !appended.isEmpty { writes.append(JobRepository.insertQuery(appended, of: job)) }
+            for claimed in claimOrder {
+                guard let record = keys[claimed], let outcome = record.outcome, let guarded = record.item.guarded else {
+                    writes.append(IdempotencyStore.releaseQuery(organization: key.organization, key: claimed))
+                    continue
+                }
+                writes.append(IdempotencyStore.recordQuery(organization: key.organization, guarded, response: outcome.response))
+            }
+            return (results, writes)
+        }
+    }
+
+    /// The job does not exist (or is another organization's): 404 for each request — except
+    /// that a key already recorded still replays or refuses as §5 says.
+    private func resolveWithoutJob(_ key: Key, _ items: [Item], _ tx: PGLease) async throws -> [Result<Outcome, any Error>] {
+        var results: [Result<Outcome, any Error>] = []
+        for item in items {
+            if let guarded = item.guarded,
+                let stored = try await IdempotencyStore.lookup(tx, organization: key.organization, key: guarded.key)
+            {
+                if stored.hash == guarded.requestHash {
+                    results.append(.success(Outcome(response: stored.response, replayed: true)))
+                } else {
+                    results.append(.failure(Idempotency.reuseError))
+                }
+                continue
+            }
+            results.append(.failure(APIError.jobNotFound(key.jobID)))
+        }
+        return results
+    }
+}

@@ -19,7 +19,8 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product jobs-api \
-    && install -D -m 0755 "$(swift build -c release --show-bin-path)/jobs-api" /staging/jobs-api
+    && install -D -m 0755 "$(swift build -c release --show-bin-path)/jobs-api" /staging/jobs-api \
+    && cp -R "$(swift build -c release --show-bin-path)/jobs-api_JobsHTTP.resources" /staging/
 
 # ---- runtime -----------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
@@ -29,6 +30,8 @@ RUN apt-get update \
     && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
                --shell /usr/sbin/nologin jobs-api
 COPY --from=build /staging/jobs-api /usr/local/bin/jobs-api
+# The OpenAPI document (GET /openapi.json), a SwiftPM resource bundle read from beside the binary.
+COPY --from=build /staging/jobs-api_JobsHTTP.resources /usr/local/bin/jobs-api_JobsHTTP.resources
 COPY sql/migrations /usr/share/jobs-api/migrations
 ENV MIGRATIONS_DIR=/usr/share/jobs-api/migrations \
     HOST=0.0.0.0 \

@@ -118,7 +118,8 @@ public struct JobsClient: Sendable {
     /// the job had already ended otherwise.
     public func cancel(_ jobID: String, reason: String? = nil, idempotencyKey: String? = nil) async throws -> Job {
         try await send(
-            .POST, "/api/jobs/\(Self.escapePathSegment(jobID))/cancel", body: try Self.encode(CancelBody(reason: reason)),
+            .POST, "/api/jobs/\(Self.escapePathSegment(jobID))/cancel",
+            body: try Self.encode(CancelBody(reason: reason)),
             jobID: jobID, idempotencyKey: idempotencyKey ?? Self.makeIdempotencyKey())
     }
 

@@ -1,4 +1,7 @@
-/// What a ``JobsClient`` call throws besides `CancellationError`.
+/// What a ``JobsClient`` call throws for an error response, or for a server that stays
+/// unreachable through every attempt. A call may also throw `CancellationError`, an
+/// `EncodingError` for a body that cannot be encoded, and the transport error itself when it is
+/// not worth retrying (e.g. `HTTPClientError.invalidURL`, `NIOTooManyBytesError`).
 public enum JobsClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `409`: the job was cancelled or has otherwise ended and accepts no more progress.
     /// The worker must stop working on it.

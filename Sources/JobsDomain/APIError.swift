@@ -43,7 +43,8 @@ public enum APIError: Error, Sendable, Equatable {
 
     public var detail: String {
         switch self {
-        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s), .tooManyRequests(let s): return s
+        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s), .tooManyRequests(let s):
+            return s
         case .unauthorized: return "Not authenticated"
         case .methodNotAllowed: return "Method Not Allowed"
         case .requestTimeout: return "The request body did not arrive in time"

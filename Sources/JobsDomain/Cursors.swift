@@ -50,7 +50,8 @@ public enum Cursors {
     static func isJobID(_ text: Substring) -> Bool {
         !text.isEmpty && text.utf8.count <= Limits.maxJobIDLength
             && text.utf8.allSatisfy { b in
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+                    || b == 0x2D
             }
     }
 
@@ -63,7 +64,8 @@ public enum Cursors {
     static func unbase64url(_ text: String) -> String? {
         guard !text.isEmpty, text.utf8.count <= 512,
             text.utf8.allSatisfy({ b in
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+                    || b == 0x2D
                     || b == 0x3D
             })
         else { return nil }

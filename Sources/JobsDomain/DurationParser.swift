@@ -5,10 +5,18 @@ public enum DurationParser {
         let multiplier: Int64
         var digits = Substring(text)
         switch last {
-        case "s": multiplier = 1; digits = digits.dropLast()
-        case "m": multiplier = 60; digits = digits.dropLast()
-        case "h": multiplier = 3600; digits = digits.dropLast()
-        case "d": multiplier = 86400; digits = digits.dropLast()
+        case "s":
+            multiplier = 1
+            digits = digits.dropLast()
+        case "m":
+            multiplier = 60
+            digits = digits.dropLast()
+        case "h":
+            multiplier = 3600
+            digits = digits.dropLast()
+        case "d":
+            multiplier = 86400
+            digits = digits.dropLast()
         default: multiplier = 1
         }
         guard let value = Int64(digits), value >= 0, value <= Int64.max / 86400 else { return nil }

@@ -18,7 +18,8 @@ struct FieldReader {
         guard case .object(let object) = value else {
             return .failure(
                 .validation([
-                    issue(location, msg: "Input should be a valid dictionary or object to extract fields from",
+                    issue(
+                        location, msg: "Input should be a valid dictionary or object to extract fields from",
                         type: "model_attributes_type")
                 ]))
         }
@@ -96,7 +97,9 @@ struct FieldReader {
     mutating func checkString(_ string: String, field: String?, min: Int, max: Int) -> String? {
         let count = string.unicodeScalars.count
         if count < min {
-            add(field, msg: "String should have at least \(min) character\(min == 1 ? "" : "s")", type: "string_too_short")
+            add(
+                field, msg: "String should have at least \(min) character\(min == 1 ? "" : "s")",
+                type: "string_too_short")
             return nil
         }
         if count > max {
@@ -133,7 +136,9 @@ struct FieldReader {
             return nil
         }
         let value: JSONValue
-        switch sent.canonicalizingNumbers(at: (location + [name]).map(ValidationIssue.Location.key), maxNumberBytes: maxBytes) {
+        switch sent.canonicalizingNumbers(
+            at: (location + [name]).map(ValidationIssue.Location.key), maxNumberBytes: maxBytes)
+        {
         case .value(let canonical): value = canonical
         case .refused(let numberIssues):
             issues += numberIssues
@@ -154,7 +159,9 @@ struct FieldReader {
     mutating func nested<T>(_ name: String, _ body: (inout FieldReader) -> T) -> T? {
         guard let value = value(name) else { return nil }
         guard case .object(let object) = value else {
-            add(name, msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type")
+            add(
+                name, msg: "Input should be a valid dictionary or object to extract fields from",
+                type: "model_attributes_type")
             return nil
         }
         var reader = FieldReader(object, at: location + [name])

@@ -41,7 +41,8 @@ public enum Idempotency {
     /// Two requests with one key are the same request when method, path and body hash agree.
     public static func guardOf(key: String?, method: String, path: String, body: JSONValue?) -> IdempotencyGuard? {
         key.map {
-            IdempotencyGuard(key: $0, method: method, path: path, requestHash: requestHash(method: method, path: path, body: body))
+            IdempotencyGuard(
+                key: $0, method: method, path: path, requestHash: requestHash(method: method, path: path, body: body))
         }
     }
 }

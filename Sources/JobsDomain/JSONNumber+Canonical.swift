@@ -143,7 +143,10 @@ extension JSONValue {
             out.reserveCapacity(object.count)
             for entry in object.entries {
                 out.append(
-                    (entry.key, entry.value.canonicalized(at: location + [.key(entry.key)], issues: &issues, budget: &budget)))
+                    (
+                        entry.key,
+                        entry.value.canonicalized(at: location + [.key(entry.key)], issues: &issues, budget: &budget)
+                    ))
             }
             return .object(JSONObject(uniqueEntries: out))
         }

@@ -30,7 +30,8 @@ public struct CreateJobRequest: Sendable, Equatable {
         r.rejectUnknown()
         guard r.issues.isEmpty, let jobType, let total else { return .failure(.validation(r.issues)) }
         return .success(
-            CreateJobRequest(jobType: jobType, totalItems: total, metadata: metadata ?? JSONObject(), triggeredBy: triggeredBy))
+            CreateJobRequest(
+                jobType: jobType, totalItems: total, metadata: metadata ?? JSONObject(), triggeredBy: triggeredBy))
     }
 }
 
@@ -101,11 +102,14 @@ public struct ProgressRequest: Sendable, Equatable {
         r.rejectUnknown()
         if object["processed_items"].isPresent && object["processed_items_delta"].isPresent {
             r.add(
-                "processed_items_delta", msg: "Value error, processed_items and processed_items_delta cannot be sent together",
+                "processed_items_delta",
+                msg: "Value error, processed_items and processed_items_delta cannot be sent together",
                 type: "value_error")
         }
         if object["mark_failed"].isPresent, p.markCompleted == true {
-            r.add("mark_failed", msg: "Value error, mark_completed and mark_failed cannot be sent together", type: "value_error")
+            r.add(
+                "mark_failed", msg: "Value error, mark_completed and mark_failed cannot be sent together",
+                type: "value_error")
         }
         guard r.issues.isEmpty else { return .failure(.validation(r.issues)) }
         return .success(p)

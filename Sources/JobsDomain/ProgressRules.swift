@@ -2,7 +2,8 @@ import Foundation
 import StrictJSON
 
 /// The rules of spec §3 (cancel) and §4 (progress), as pure functions over a `Job`.
-/// The repository calls them with the row locked and writes back what they return.
+/// `JobsController` wraps them in a `JobChange`; storage (`JobWriter`, `MemoryStore`) applies
+/// it with the row locked and writes back the changed job and the events it returns.
 public enum ProgressRules {
     /// Applies one progress report. Returns the events to append (with their `seq`), or throws
     /// the `409` / `422` the contract asks for. `job` is left unchanged when nothing changes.

@@ -1,7 +1,7 @@
 import Hummingbird
 import JobsDomain
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The request context of every route.
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {

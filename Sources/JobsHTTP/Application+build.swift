@@ -47,7 +47,8 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     buildApplication(
         configuration: configuration, backend: .postgres(client: client, configuration: configuration, logger: logger),
-        expectedMigration: expectedMigration, logger: logger, drain: drain, metrics: metrics ?? AppMetrics(client: client))
+        expectedMigration: expectedMigration, logger: logger, drain: drain,
+        metrics: metrics ?? AppMetrics(client: client))
 }
 
 /// Builds the HTTP application on any backend.
@@ -77,7 +78,8 @@ public func buildRouter(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics, drain: drain))
     router.add(middleware: ErrorMiddleware())
-    let operations = Routes.operations(backend: backend, expectedMigration: expectedMigration, drain: drain, metrics: metrics)
+    let operations = Routes.operations(
+        backend: backend, expectedMigration: expectedMigration, drain: drain, metrics: metrics)
     RouteTable.register(operations, on: router)
     let authenticator = Authenticator(
         credentials: backend.credentials, cacheTTL: configuration.authCacheTTL,
@@ -94,7 +96,8 @@ public func buildRouter(
 
 enum Routes {
     /// The routes outside `/api` (no authentication).
-    static func operations(backend: Backend, expectedMigration: Int, drain: DrainState, metrics: AppMetrics) -> [Route] {
+    static func operations(backend: Backend, expectedMigration: Int, drain: DrainState, metrics: AppMetrics) -> [Route]
+    {
         HealthController(probe: backend.readiness, expectedMigration: expectedMigration, drain: drain).routes
             + metrics.routes + OpenAPIController().routes
     }
@@ -106,6 +109,7 @@ public func servedRoutes(configuration: AppConfiguration = AppConfiguration()) -
     let backend = Backend.memory(MemoryStore())
     let metrics = AppMetrics()
     let jobs = JobsController(storage: backend.jobs, limits: configuration.limits)
-    return (Routes.operations(backend: backend, expectedMigration: 0, drain: DrainState(), metrics: metrics) + jobs.routes)
+    return
+        (Routes.operations(backend: backend, expectedMigration: 0, drain: DrainState(), metrics: metrics) + jobs.routes)
         .map { ($0.method.rawValue, $0.path) }
 }

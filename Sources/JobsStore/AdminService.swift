@@ -53,7 +53,9 @@ public struct AdminService: Sendable {
         try await database.transaction(organization: organization) { lease in
             try await requireOrganization(organization, lease)
             let known = try await lease.query("SELECT 1 AS one FROM users WHERE user_id = \(user)")
-            guard !known.isEmpty else { throw AdminError(message: "unknown user; create it with `jobs-api user create`") }
+            guard !known.isEmpty else {
+                throw AdminError(message: "unknown user; create it with `jobs-api user create`")
+            }
             try await lease.query(
                 """
                 INSERT INTO memberships (organization_id, user_id, role) VALUES (\(organization), \(user), \(role.rawValue))
@@ -195,7 +197,8 @@ public struct AdminService: Sendable {
     /// Ends the session with this token; false when no live session has it.
     public func revokeSession(token: String) async throws -> Bool {
         let rows = try await database.client.query(
-            "UPDATE sessions SET revoked_at = now() WHERE token_hash = \(PGBytes(Token.hash(token))) AND revoked_at IS NULL")
+            "UPDATE sessions SET revoked_at = now() WHERE token_hash = \(PGBytes(Token.hash(token))) AND revoked_at IS NULL"
+        )
         return rows.affectedRows == 1
     }
 
@@ -216,12 +219,15 @@ public struct AdminService: Sendable {
         try await database.client.withConnection { lease in
             let exists = try await lease.query("SELECT 1 AS one FROM pg_catalog.pg_roles WHERE rolname = \(role)")
             guard !exists.isEmpty else {
-                throw AdminError(message: "role \(role) does not exist (the migrating user could not create it); create it first")
+                throw AdminError(
+                    message: "role \(role) does not exist (the migrating user could not create it); create it first")
             }
             let verifier = try await lease.encryptPassword(password, user: role)
             // ALTER ROLE takes no bind parameters: the server quotes both parts itself.
-            let sql = try await lease.query("SELECT format('ALTER ROLE %I PASSWORD %L', \(role)::text, \(verifier)::text) AS sql")
-                .first!.decode("sql", as: String.self)
+            let sql = try await lease.query(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', \(role)::text, \(verifier)::text) AS sql"
+            )
+            .first!.decode("sql", as: String.self)
             try await lease.script(sql)
         }
     }

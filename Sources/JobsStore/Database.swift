@@ -73,7 +73,9 @@ public struct Database: Sendable {
                 JobRepository.selectJob(jobID, organization: organization, lock: true),
                 JobRepository.recentEventsQuery(jobID, organization: organization),
             ])
-            let locked = try opened[2].first.map { (job: try JobRepository.decodeJob($0), recent: try JobRepository.decodeEvents(opened[3])) }
+            let locked = try opened[2].first.map {
+                (job: try JobRepository.decodeJob($0), recent: try JobRepository.decodeEvents(opened[3]))
+            }
             let (value, writes) = try await body(tx, locked)
             let results = try await tx.pipeline(writes + ["COMMIT"])
             if results.last?.commandTag == "ROLLBACK" {

@@ -4,7 +4,8 @@ import Logging
 import ServiceLifecycle
 
 /// Retention: deletes terminal jobs that ended before a cutoff, in short batches, through the
-/// SQL function `prune_jobs` (which only the owner role may run).
+/// SQL function `prune_jobs` (SECURITY DEFINER; the owner role and, since migration 0009, the
+/// runtime role `jobs_api_app` may execute it).
 public struct JobPruner: Sendable {
     let client: PGClient
     let logger: Logger

@@ -3,8 +3,9 @@ import JobsDomain
 import LibPQ
 import StrictJSON
 
-/// The SQL of jobs and their events. Every statement filters by organization and runs in a
-/// transaction scoped to it (`Database.transaction(organization:)`), so RLS backs every filter.
+/// The SQL of jobs and their events. Every statement filters by organization and runs with
+/// `app.organization_id` set for its transaction (`Database.read`, `Database.lockedJob`, or the
+/// caller's `Database.transaction`), so RLS backs every filter.
 public struct JobRepository: Sendable {
     public let database: Database
 
@@ -32,19 +33,23 @@ public struct JobRepository: Sendable {
     }
 
     static func insertJobQuery(_ job: Job) -> PGQuery {
-                """
-                INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
-                                  created_at, updated_at)
-                VALUES (\(job.organizationID), \(job.jobID), \(job.jobType), \(job.status.rawValue), \(job.totalItems),
-                        \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
-                        \(job.createdAt), \(job.updatedAt))
-                """
+        """
+        INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
+                          created_at, updated_at)
+        VALUES (\(job.organizationID), \(job.jobID), \(job.jobType), \(job.status.rawValue), \(job.totalItems),
+                \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
+                \(job.createdAt), \(job.updatedAt))
+        """
     }
 
     /// The job with its most recent 100 errors and warnings, or nil (one round trip).
     public func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
         let results = try await database.read(
-            organization: organization, [Self.selectJob(id, organization: organization, lock: false), Self.recentEventsQuery(id, organization: organization)])
+            organization: organization,
+            [
+                Self.selectJob(id, organization: organization, lock: false),
+                Self.recentEventsQuery(id, organization: organization),
+            ])
         guard let row = results[0].first else { return nil }
         return (try Self.decodeJob(row), try Self.decodeEvents(results[1]))
     }
@@ -57,6 +62,7 @@ public struct JobRepository: Sendable {
     }
 
     static func selectJob(_ id: String, organization: String, lock: Bool) -> PGQuery {
+        // Safety: the column list and the locking clause are constants of this file.
         """
         SELECT \(unsafeRaw: columns) FROM jobs
         WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
@@ -87,23 +93,22 @@ public struct JobRepository: Sendable {
 
     /// One page, newest first, and the cursor of the next page (nil on the last).
     public func list(_ filter: ListFilter, in organization: String) async throws -> ([Job], ListCursor?) {
-        // The statement is assembled from constant fragments only; every value is bound.
+        // The statement is assembled from fragments whose values are all bound.
+        // Safety: the column list is a constant of this file.
         var query: PGQuery = "SELECT \(unsafeRaw: Self.columns) FROM jobs WHERE organization_id = \(organization)"
         if !filter.statuses.isEmpty {
-            query.append("status = ANY(", PGTextArray(filter.statuses.map(\.rawValue)), ")")
+            query.append(" AND status = ANY(\(PGTextArray(filter.statuses.map(\.rawValue))))")
         }
-        if let jobType = filter.jobType { query.append("job_type = ", jobType, "") }
-        if let triggeredBy = filter.triggeredBy { query.append("triggered_by = ", triggeredBy, "") }
-        if let after = filter.createdAfter { query.append("created_at >= ", after, "") }
-        if let before = filter.createdBefore { query.append("created_at < ", before, "") }
+        if let jobType = filter.jobType { query.append(" AND job_type = \(jobType)") }
+        if let triggeredBy = filter.triggeredBy { query.append(" AND triggered_by = \(triggeredBy)") }
+        if let after = filter.createdAfter { query.append(" AND created_at >= \(after)") }
+        if let before = filter.createdBefore { query.append(" AND created_at < \(before)") }
         if let cursor = filter.cursor {
-            query.append(
-                "(created_at, job_id) < (", PGTimestamp.format(microseconds: cursor.createdMicros),
-                "::timestamptz, ", cursor.jobID, ")")
+            let position = PGTimestamp.format(microseconds: cursor.createdMicros)
+            query.append(" AND (created_at, job_id) < (\(position)::timestamptz, \(cursor.jobID))")
         }
         // The limit is bound too: one statement text (and one prepared statement) for every limit.
-        query.binds.append((filter.limit + 1).pgBind)
-        query.sql += " ORDER BY created_at DESC, job_id DESC LIMIT $\(query.binds.count)"
+        query.append(" ORDER BY created_at DESC, job_id DESC LIMIT \(filter.limit + 1)")
         let rows = try await database.read(organization: organization, [query])[0]
         var jobs: [Job] = []
         var lastMicros: Int64 = 0
@@ -213,23 +218,5 @@ public struct JobRepository: Sendable {
             throw PGError(code: .decoding, message: "column \(column) is not a JSON object", column: column)
         }
         return object
-    }
-}
-
-extension PGQuery {
-    /// Appends `AND <prefix>$n<suffix>` binding `value` (constant SQL around one bound value).
-    mutating func append(_ prefix: String, _ value: some PGEncodable, _ suffix: String) {
-        binds.append(value.pgBind)
-        sql += " AND \(prefix)$\(binds.count)\(suffix)"
-    }
-
-    /// Appends a two-value row comparison, e.g. `(a, b) < ($n::timestamptz, $m)`.
-    mutating func append(
-        _ prefix: String, _ first: some PGEncodable, _ middle: String, _ second: some PGEncodable, _ suffix: String
-    ) {
-        binds.append(first.pgBind)
-        sql += " AND \(prefix)$\(binds.count)"
-        binds.append(second.pgBind)
-        sql += "\(middle)$\(binds.count)\(suffix)"
     }
 }

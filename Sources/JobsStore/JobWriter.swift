@@ -196,7 +196,8 @@ final class JobWriter: Sendable {
                     writes.append(IdempotencyStore.releaseQuery(organization: key.organization, key: claimed))
                     continue
                 }
-                writes.append(IdempotencyStore.recordQuery(organization: key.organization, guarded, response: outcome.response))
+                writes.append(
+                    IdempotencyStore.recordQuery(organization: key.organization, guarded, response: outcome.response))
             }
             return (results, writes)
         }
@@ -204,7 +205,9 @@ final class JobWriter: Sendable {
 
     /// The job does not exist (or is another organization's): 404 for each request — except
     /// that a key already recorded still replays or refuses as §5 says.
-    private func resolveWithoutJob(_ key: Key, _ items: [Item], _ tx: PGLease) async throws -> [Result<Outcome, any Error>] {
+    private func resolveWithoutJob(_ key: Key, _ items: [Item], _ tx: PGLease) async throws -> [Result<
+        Outcome, any Error
+    >] {
         var results: [Result<Outcome, any Error>] = []
         for item in items {
             if let guarded = item.guarded,

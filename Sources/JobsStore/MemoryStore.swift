@@ -99,12 +99,14 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
                     && (filter.triggeredBy == nil || job.triggeredBy == filter.triggeredBy)
                     && (filter.createdAfter.map { job.createdAt >= $0 } ?? true)
                     && (filter.createdBefore.map { job.createdAt < $0 } ?? true)
-                    && (filter.cursor.map { (Self.micros(job.createdAt), job.jobID) < ($0.createdMicros, $0.jobID) } ?? true)
+                    && (filter.cursor.map { (Self.micros(job.createdAt), job.jobID) < ($0.createdMicros, $0.jobID) }
+                        ?? true)
             }
         }
         let sorted = jobs.sorted { (Self.micros($0.createdAt), $0.jobID) > (Self.micros($1.createdAt), $1.jobID) }
         let page = Array(sorted.prefix(filter.limit))
-        let next = sorted.count > filter.limit
+        let next =
+            sorted.count > filter.limit
             ? page.last.map { ListCursor(createdMicros: Self.micros($0.createdAt), jobID: $0.jobID) } : nil
         return (page, next)
     }
@@ -122,7 +124,9 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
 
     public func write(organization: String, jobID: String, _ change: JobChange) async throws -> WriteOutcome {
         try state.withLockedValue { state in
-            if let guarded = change.guarded, let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)] {
+            if let guarded = change.guarded,
+                let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)]
+            {
                 guard recorded.hash == guarded.requestHash else { throw Idempotency.reuseError }
                 return WriteOutcome(response: recorded.response, replayed: true)
             }

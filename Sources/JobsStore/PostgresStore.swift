@@ -75,7 +75,8 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
                 "SELECT organization_id, key_id, role FROM auth_api_key(\(PGBytes(hash)))")
             return try rows.first.flatMap { row in
                 guard let role = Role(rawValue: try row.decode("role")) else { return nil }
-                return .apiKey(keyID: try row.decode("key_id"), organizationID: try row.decode("organization_id"), role: role)
+                return .apiKey(
+                    keyID: try row.decode("key_id"), organizationID: try row.decode("organization_id"), role: role)
             }
         }
     }

@@ -8,7 +8,8 @@ extension NIOThreadPool {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             submit { state in
                 guard case .active = state else {
-                    continuation.resume(throwing: PGError(code: .poolClosed, message: "the connection pool is shut down"))
+                    continuation.resume(
+                        throwing: PGError(code: .poolClosed, message: "the connection pool is shut down"))
                     return
                 }
                 continuation.resume(with: Result(catching: body))

@@ -5,9 +5,10 @@ import ServiceLifecycle
 
 /// A bounded pool of libpq connections with an async API.
 ///
-/// - Every blocking libpq call runs on the client's own `NIOThreadPool`, sized to the pool, so
-///   a leased connection always has a thread and neither event loops nor the cooperative pool
-///   ever block.
+/// - Every libpq call that talks over a connection runs on the client's own `NIOThreadPool`,
+///   sized to the pool, so a leased connection always has a thread. Exceptions: `PQcancel` is
+///   sent from a detached thread of its own, and `PQfinish` runs wherever the last reference to
+///   a connection is dropped.
 /// - `acquire` waits in FIFO order up to `acquireTimeout`, then fails with `.poolTimeout`.
 /// - A connection comes back to the pool only if it is connected and idle; one left inside a
 ///   transaction is rolled back first; a broken one is dropped and its slot reused, so the pool
@@ -21,7 +22,8 @@ public final class PGClient: Service, Sendable {
 
     public init(configuration: PGConfiguration, logger: Logger = Logger(label: "libpq")) {
         if let url = configuration.connectionString {
-            // Fail early and clearly on a malformed URL (the message never includes the password).
+            // Log a malformed URL at once (the message never includes the password); `init` carries
+            // on and connecting fails later. `PGClient.validate(connectionString:)` throws instead.
             do { try PGConnection.validate(connectionString: url) } catch {
                 logger.error("\(error)")
             }
@@ -223,7 +225,10 @@ public final class PGClient: Service, Sendable {
         let max = configuration.maxConnections
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Grant?, Never>) in
-                enum Registration { case resume(Grant?), wait }
+                enum Registration {
+                    case resume(Grant?)
+                    case wait
+                }
                 let registration = state.withLockedValue { s -> Registration in
                     if s.closed || s.cancelledWaiters.remove(id) != nil { return .resume(nil) }
                     // A connection may have come back (or a slot freed) between `acquire` deciding
@@ -348,7 +353,10 @@ public struct PGLease: Sendable {
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.warning(
             "slow query",
-            metadata: ["statement": .string(names.joined(separator: " | ")), "duration_ms": .stringConvertible(millis.rounded())])
+            metadata: [
+                "statement": .string(names.joined(separator: " | ")),
+                "duration_ms": .stringConvertible(millis.rounded()),
+            ])
     }
 
     /// Runs one parameterized statement. Cancelling the task sends `PQcancel` to the server.
@@ -356,7 +364,9 @@ public struct PGLease: Sendable {
     public func query(_ query: PGQuery) async throws -> PGRows {
         let connection = self.connection
         let leaseNumber = self.leaseNumber
-        if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran") }
+        if Task.isCancelled {
+            throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran")
+        }
         let started = ContinuousClock.now
         defer { noteDuration(started, [query]) }
         return try await withTaskCancellationHandler {
@@ -373,7 +383,9 @@ public struct PGLease: Sendable {
     public func pipeline(_ queries: [PGQuery]) async throws -> [PGRows] {
         let connection = self.connection
         let leaseNumber = self.leaseNumber
-        if Task.isCancelled { throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran") }
+        if Task.isCancelled {
+            throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran")
+        }
         let started = ContinuousClock.now
         defer { noteDuration(started, queries) }
         return try await withTaskCancellationHandler {
@@ -383,7 +395,9 @@ public struct PGLease: Sendable {
         }
     }
 
-    /// Runs trusted SQL text that may contain several statements (migration files only).
+    /// Runs trusted SQL text that may contain several statements: migration files,
+    /// `BEGIN`/`COMMIT`/`ROLLBACK`, and the `ALTER ROLE` that `AdminService.setServerPassword`
+    /// builds. Never input.
     @discardableResult
     public func script(_ sql: String) async throws -> PGRows {
         let connection = self.connection

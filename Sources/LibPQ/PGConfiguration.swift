@@ -26,7 +26,8 @@ public struct PGConfiguration: Sendable {
     /// deallocated past it, when the connection goes back to the pool). Every statement text is
     /// built from constants, so real use stays far below; the bound is a safety net.
     public var maxPreparedStatements: Int = 256
-    /// `application_name` reported to the server (visible in `pg_stat_activity`).
+    /// Sent as `fallback_application_name` (visible in `pg_stat_activity`); an
+    /// `application_name` in the connection string takes precedence.
     public var applicationName: String
     /// Statements (or pipelines) slower than this are logged at warning level with their name
     /// (or the start of their SQL text) and duration, never their bind values. nil = off.

@@ -1,9 +1,11 @@
+internal import CLibPQ
 import Foundation
 import NIOConcurrencyHelpers
-internal import CLibPQ
 
-/// One libpq connection. Blocking: every method must run on a thread that may block (the
-/// client's dedicated thread pool), never on an event loop or the cooperative pool.
+/// One libpq connection. The methods that talk to the server (`init`, `execute`,
+/// `executePipeline`, `executeScript`, `trimStatements`, `encryptPassword`) block and must run on
+/// a thread that may block (the client's dedicated thread pool). `cancel`, the lease bookkeeping
+/// and the status checks (`isConnected`, `transactionState`, `looksAlive`) do not block.
 ///
 /// Safety (`@unchecked Sendable`): a connection is used by one lease holder at a time, and each
 /// call into it runs on one pool thread while the holder awaits, so libpq never sees two threads
@@ -195,7 +197,10 @@ final class PGConnection: @unchecked Sendable {
         }
         guard PQenterPipelineMode(conn) == 1 else { throw lastError(prefix: "cannot enter pipeline mode") }
         // What each sent command is, so results can be matched to it.
-        enum Sent { case prepare(sql: String, name: String), query(Int) }
+        enum Sent {
+            case prepare(sql: String, name: String)
+            case query(Int)
+        }
         var sent: [Sent] = []
         var newNames: [String: String] = [:]
         var sendFailed = false
@@ -339,43 +344,6 @@ final class PGConnection: @unchecked Sendable {
         return String(cString: encrypted)
     }
 
-    /// Sends `LISTEN` for a channel, quoting it as an identifier.
-    func listen(_ channel: String) throws {
-        guard let quoted = PQescapeIdentifier(conn, channel, channel.utf8.count) else {
-            throw lastError(prefix: "cannot quote channel name")
-        }
-        defer { PQfreemem(quoted) }
-        try executeScript("LISTEN " + String(cString: quoted))
-    }
-
-    /// Waits up to `timeoutMilliseconds` for notifications and returns those that arrived.
-    func waitForNotifications(timeoutMilliseconds: Int32) throws -> [PGNotification] {
-        var received = drainNotifications()
-        if !received.isEmpty { return received }
-        let socket = PQsocket(conn)
-        guard socket >= 0, isConnected else { throw lastError(prefix: "connection lost") }
-        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, timeoutMilliseconds)
-        if ready > 0 {
-            if PQconsumeInput(conn) == 0 || !isConnected { throw lastError(prefix: "connection lost") }
-            received = drainNotifications()
-        }
-        return received
-    }
-
-    private func drainNotifications() -> [PGNotification] {
-        var out: [PGNotification] = []
-        while let pointer = PQnotifies(conn) {
-            let notice = pointer.pointee
-            out.append(
-                PGNotification(
-                    channel: String(cString: notice.relname), payload: String(cString: notice.extra),
-                    processID: Int(notice.be_pid)))
-            PQfreemem(pointer)
-        }
-        return out
-    }
-
     private func lastError(prefix: String) -> PGError {
         let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
         return PGError(code: .connection, message: message.isEmpty ? prefix : "\(prefix): \(message)")
@@ -477,7 +445,8 @@ final class PGConnection: @unchecked Sendable {
 
     /// A conninfo value: bare when safe, else single-quoted with `\` and `'` escaped.
     static func conninfoQuoted(_ value: String) -> String {
-        let bare = !value.isEmpty && value.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0 != "'" && $0 != "\\" }
+        let bare =
+            !value.isEmpty && value.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0 != "'" && $0 != "\\" }
         if bare { return value }
         return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
@@ -524,15 +493,9 @@ final class PGConnection: @unchecked Sendable {
             code: .connection,
             message:
                 "invalid DATABASE_URL: libpq cannot parse it as a URI (postgres://user:password@host:port/db?param=value, "
-                + "special characters percent-encoded) or as conninfo (key=value ...); its text is not shown, as it may hold a password")
+                + "special characters percent-encoded) or as conninfo (key=value ...); its text is not shown, as it may hold a password"
+        )
     }
-}
-
-/// A notification received through LISTEN.
-public struct PGNotification: Sendable, Equatable {
-    public var channel: String
-    public var payload: String
-    public var processID: Int
 }
 
 final class Counter: @unchecked Sendable {

@@ -86,9 +86,15 @@ extension Double: PGEncodable, PGDecodable {
     public var pgBind: PGBind {
         // PostgreSQL spells the special values itself; Swift's "inf"/"nan" are not accepted.
         let text: String
-        if isNaN { text = "NaN" } else if self == .infinity { text = "Infinity" } else if self == -.infinity {
+        if isNaN {
+            text = "NaN"
+        } else if self == .infinity {
+            text = "Infinity"
+        } else if self == -.infinity {
             text = "-Infinity"
-        } else { text = "\(self)" }
+        } else {
+            text = "\(self)"
+        }
         return PGBind(value: text, type: PGType.float8)
     }
     public init?(pgText: String, type: UInt32) {
@@ -172,16 +178,8 @@ public struct PGJSON: PGEncodable, PGDecodable, Hashable {
     public var text: String
     /// Wraps JSON text that the caller guarantees is valid JSON.
     public init(text: String) { self.text = text }
-    /// Encodes a value with `JSONEncoder`.
-    public init<T: Encodable>(encoding value: T, encoder: JSONEncoder = JSONEncoder()) throws {
-        text = String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
     public var pgBind: PGBind { PGBind(value: text, type: PGType.jsonb) }
     public init?(pgText: String, type: UInt32) { text = pgText }
-    /// Decodes the JSON text with `JSONDecoder`.
-    public func decode<T: Decodable>(_ type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> T {
-        try decoder.decode(T.self, from: Data(text.utf8))
-    }
 }
 
 /// Formats and parses PostgreSQL `timestamptz` text (ISO DateStyle, any UTC offset).

@@ -1,7 +1,9 @@
 /// An error from the LibPQ wrapper.
 ///
-/// `description` is deliberately generic: it names the kind of failure, the SQLSTATE and the
-/// server's message, and never includes bind values or connection passwords.
+/// `description` names the kind of failure, the SQLSTATE, the server's primary message and any
+/// constraint or column. It never includes connection passwords, but the server's message may
+/// quote a bind value (for `22P02` it quotes the rejected input): log it only where input may
+/// appear, and never send it to a client.
 public struct PGError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, broadly.
     public enum Code: String, Sendable {
@@ -15,7 +17,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         case poolTimeout
         /// The pool was shut down.
         case poolClosed
-        /// The operation was cancelled (task cancellation or `PQcancel`).
+        /// The operation was cancelled: task cancellation, `PQcancel`, or any server cancel with
+        /// SQLSTATE `57014` (including `statement_timeout`).
         case cancelled
         /// The wrapper was used in a way it does not support (e.g. an unknown column name).
         case usage
@@ -59,8 +62,9 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
-    /// True when the failure says the server or the link to it is gone, i.e. a retry later may
-    /// succeed: connection errors, pool timeouts, and the SQLSTATE classes 08 and 57P0x.
+    /// True when the failure says the server or the link to it is gone or full, i.e. a retry
+    /// later may succeed: connection errors, pool timeouts, a closed pool, SQLSTATE class 08,
+    /// `57P01`–`57P03` and `53300` (too many connections).
     public var isUnavailable: Bool {
         switch code {
         case .connection, .poolTimeout, .poolClosed: return true

@@ -6,7 +6,7 @@ public struct PGMigration: Sendable, Equatable {
     public var version: Int
     public var name: String
     public var sql: String
-    /// SHA-256 of the file's bytes, hex (computed by the server, see `PGMigrator.checksums`).
+    /// SHA-256 of the file's bytes, hex (computed by the server, see `PGMigrator.migrations(on:)`).
     public var checksum: String
     /// `NNNN_name.sql`, as on disk.
     public var fileName: String {
@@ -18,8 +18,9 @@ public struct PGMigration: Sendable, Equatable {
 /// Applies numbered plain-SQL files in order, once each.
 ///
 /// - Each file runs in its own transaction, recorded in `schema_migrations` with its checksum.
-/// - A session advisory lock serialises concurrent runs (several servers starting at once):
-///   the second waits, then finds nothing left to apply.
+/// - A session advisory lock serialises concurrent runs (e.g. several deploy jobs running
+///   `jobs-api migrate` at once; `serve` only reads the status): the second waits, then finds
+///   nothing left to apply.
 /// - An applied file whose contents changed is refused: a new file must make the change.
 public struct PGMigrator: Sendable {
     public let client: PGClient
@@ -127,7 +128,7 @@ public struct PGMigrator: Sendable {
         }
     }
 
-    /// Applies every pending migration; returns the versions it applied (empty if none).
+    /// Applies every pending migration; returns the migrations it applied (empty if none).
     @discardableResult
     public func migrate() async throws -> [PGMigration] {
         try await client.withConnection { lease in
@@ -148,7 +149,8 @@ public struct PGMigrator: Sendable {
         let files = try await migrations(on: lease)
         let pending = try compare(files, try await applied(on: lease) ?? [:])
         for migration in pending {
-            logger.info("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            logger.info(
+                "applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             try await lease.transaction { lease in
                 try await lease.script(migration.sql)
                 try await lease.query(

@@ -77,7 +77,4 @@ public struct PGRow: Sendable {
         if try cell(column).0 == nil { return nil }
         return try decode(column, as: T.self)
     }
-
-    /// The raw text of a column (nil for NULL).
-    public func text(_ column: String) throws -> String? { try cell(column).0 }
 }

@@ -81,7 +81,9 @@ struct _ByteKey: Hashable {
     init(_ string: String) { self.string = string }
     static func == (lhs: _ByteKey, rhs: _ByteKey) -> Bool { _bytesEqual(lhs.string, rhs.string) }
     func hash(into hasher: inout Hasher) {
-        let hashed: Void? = string.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        let hashed: Void? = string.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
         if hashed == nil {
             for byte in string.utf8 { hasher.combine(byte) }
         }

@@ -41,30 +41,36 @@ public enum JSONParser {
     }
 
     /// Parses raw bytes in place (e.g. from `ByteBuffer.withUnsafeReadableBytes`).
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError)
+        -> JSONValue
+    {
         var parser = _Parser(bytes.assumingMemoryBound(to: UInt8.self))
         return try parser.parseDocument(maxDepth: maxDepth)
     }
 }
 
-private extension UInt8 {
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let comma = UInt8(ascii: ",")
-    static let colon = UInt8(ascii: ":")
-    static let openBracket = UInt8(ascii: "[")
-    static let closeBracket = UInt8(ascii: "]")
-    static let openBrace = UInt8(ascii: "{")
-    static let closeBrace = UInt8(ascii: "}")
-    static let minus = UInt8(ascii: "-")
-    static let plus = UInt8(ascii: "+")
-    static let dot = UInt8(ascii: ".")
-    static let zero = UInt8(ascii: "0")
-    static let nine = UInt8(ascii: "9")
+extension UInt8 {
+    fileprivate static let quote = UInt8(ascii: "\"")
+    fileprivate static let backslash = UInt8(ascii: "\\")
+    fileprivate static let comma = UInt8(ascii: ",")
+    fileprivate static let colon = UInt8(ascii: ":")
+    fileprivate static let openBracket = UInt8(ascii: "[")
+    fileprivate static let closeBracket = UInt8(ascii: "]")
+    fileprivate static let openBrace = UInt8(ascii: "{")
+    fileprivate static let closeBrace = UInt8(ascii: "}")
+    fileprivate static let minus = UInt8(ascii: "-")
+    fileprivate static let plus = UInt8(ascii: "+")
+    fileprivate static let dot = UInt8(ascii: ".")
+    fileprivate static let zero = UInt8(ascii: "0")
+    fileprivate static let nine = UInt8(ascii: "9")
 
-    @inline(__always) var isDigit: Bool { self >= .zero && self <= .nine }
-    @inline(__always) var isJSONWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
-    @inline(__always) var isASCIILetter: Bool { (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z") }
+    @inline(__always) fileprivate var isDigit: Bool { self >= .zero && self <= .nine }
+    @inline(__always) fileprivate var isJSONWhitespace: Bool {
+        self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09
+    }
+    @inline(__always) fileprivate var isASCIILetter: Bool {
+        (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z")
+    }
 }
 
 private struct _Frame {
@@ -132,7 +138,8 @@ private struct _Parser {
                         i += 1
                         value = .object(JSONObject())
                     } else {
-                        frames.append(_Frame(isObject: true, valueStart: values.count, keyStart: keys.count, keySet: nil))
+                        frames.append(
+                            _Frame(isObject: true, valueStart: values.count, keyStart: keys.count, keySet: nil))
                         try parseKey(frame: &frames[frames.count - 1], keys: &keys)
                         continue nextValue
                     }
@@ -141,7 +148,8 @@ private struct _Parser {
                         i += 1
                         value = .array([])
                     } else {
-                        frames.append(_Frame(isObject: false, valueStart: values.count, keyStart: keys.count, keySet: nil))
+                        frames.append(
+                            _Frame(isObject: false, valueStart: values.count, keyStart: keys.count, keySet: nil))
                         continue nextValue
                     }
                 }
@@ -246,10 +254,11 @@ private struct _Parser {
         return JSONValue.string(String(key.unicodeScalars.prefix(limit))).compactJSON + "..."
     }
 
-    mutating func expectLiteral(_ c0: UInt8, _ c1: UInt8, _ c2: UInt8, _ c3: UInt8, _ c4: UInt8?) throws(JSONParseError) {
+    mutating func expectLiteral(_ c0: UInt8, _ c1: UInt8, _ c2: UInt8, _ c3: UInt8, _ c4: UInt8?) throws(JSONParseError)
+    {
         let length = c4 == nil ? 4 : 5
         guard n - i >= length, b[i] == c0, b[i + 1] == c1, b[i + 2] == c2, b[i + 3] == c3,
-              c4 == nil || b[i + 4] == c4!
+            c4 == nil || b[i + 4] == c4!
         else { throw error("Expecting value", at: i) }
         i += length
     }
@@ -360,7 +369,7 @@ private struct _Parser {
         var end = j + 6
         if unit >= 0xD800 && unit <= 0xDBFF {
             guard end + 1 < n, b[end] == .backslash, b[end + 1] == UInt8(ascii: "u"),
-                  let low = hex4(at: end + 2), low >= 0xDC00 && low <= 0xDFFF
+                let low = hex4(at: end + 2), low >= 0xDC00 && low <= 0xDFFF
             else { throw error("Invalid \\uXXXX escape", at: j) }
             scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
             end += 6
@@ -420,12 +429,20 @@ private struct _Parser {
         var high: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
+        case 0xE0:
+            length = 3
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
+        case 0xED:
+            length = 3
+            high = 0x9F
+        case 0xF0:
+            length = 4
+            low = 0x90
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
+        case 0xF4:
+            length = 4
+            high = 0x8F
         default: return nil
         }
         guard j + length <= n else { return nil }

@@ -115,8 +115,10 @@ extension JSONValue {
         case 0x09: out.append(contentsOf: [backslash, UInt8(ascii: "t")])
         default:
             let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                    hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            out.append(contentsOf: [
+                backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                hex[Int(byte >> 4)], hex[Int(byte & 0x0F)],
+            ])
         }
     }
 }

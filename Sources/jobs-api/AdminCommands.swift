@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import JobsHTTP
-import LibPQ
 import JobsDomain
+import JobsHTTP
 import JobsStore
+import LibPQ
 
 extension Role: ExpressibleByArgument {}
 
@@ -22,7 +22,8 @@ struct OrgCommand: AsyncParsableCommand {
                 try await withAdminClient(database) { _, client, _ in
                     let created = try await AdminService(database: Database(client: client))
                         .createOrganization(organizationID, name: name)
-                    printError(created ? "created organization \(organizationID)" : "organization \(organizationID) exists")
+                    printError(
+                        created ? "created organization \(organizationID)" : "organization \(organizationID) exists")
                 }
             }
         }
@@ -42,7 +43,8 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReporting {
                 try await withAdminClient(database) { _, client, _ in
-                    let created = try await AdminService(database: Database(client: client)).createUser(userID, email: email)
+                    let created = try await AdminService(database: Database(client: client)).createUser(
+                        userID, email: email)
                     printError(created ? "created user \(userID)" : "user \(userID) exists")
                 }
             }
@@ -138,7 +140,8 @@ struct APIKeyCommand: AsyncParsableCommand {
                     let admin = AdminService(database: Database(client: client))
                     let done =
                         key.hasPrefix(Token.apiKeyPrefix)
-                        ? try await admin.revokeAPIKey(token: key) : try await admin.revokeAPIKey(keyID: key, organization: org)
+                        ? try await admin.revokeAPIKey(token: key)
+                        : try await admin.revokeAPIKey(keyID: key, organization: org)
                     guard done else { throw AdminError(message: "no active API key has this id or token") }
                     printError("revoked")
                 }
@@ -198,7 +201,8 @@ struct SessionCommand: AsyncParsableCommand {
                     print("session_id\tcreated_at\texpires_at\trevoked_at")
                     for session in sessions {
                         let fields = [
-                            session.sessionID, PGTimestamp.format(session.createdAt), PGTimestamp.format(session.expiresAt),
+                            session.sessionID, PGTimestamp.format(session.createdAt),
+                            PGTimestamp.format(session.expiresAt),
                             session.revokedAt.map(PGTimestamp.format) ?? "",
                         ]
                         print(fields.joined(separator: "\t"))

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import JobsHTTP
+import JobsStore
 import LibPQ
 import Logging
-import JobsStore
 
 @main
 struct JobsAPICommand: AsyncParsableCommand {
@@ -29,7 +29,8 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("migrations-dir"), help: "Folder of NNNN_name.sql files (env MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
+    @Option(
+        name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String?
 
     @Option(

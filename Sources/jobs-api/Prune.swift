@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import JobsHTTP
-import LibPQ
 import JobsDomain
+import JobsHTTP
 import JobsStore
+import LibPQ
 
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +15,8 @@ struct Prune: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .customLong("older-than"), help: "Retention, e.g. 90d, 12h, 30m (jobs that ended before now minus this).")
+    @Option(
+        name: .customLong("older-than"), help: "Retention, e.g. 90d, 12h, 30m (jobs that ended before now minus this).")
     var olderThan: String
 
     @Option(help: "Only these terminal statuses, comma-separated (default: all terminal statuses).")
@@ -52,7 +53,9 @@ struct Prune: AsyncParsableCommand {
         for part in text.split(separator: ",") {
             guard let status = JobStatus(rawValue: part.trimmingCharacters(in: .whitespaces)), status.isTerminal else {
                 throw ConfigurationError(
-                    message: "--status takes terminal statuses: completed, completed_with_warnings, partial_success, failed, cancelled")
+                    message:
+                        "--status takes terminal statuses: completed, completed_with_warnings, partial_success, failed, cancelled"
+                )
             }
             out.append(status)
         }

@@ -1,15 +1,16 @@
 import ArgumentParser
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Foundation
 import Hummingbird
 import JobsHTTP
+import JobsStore
 import LibPQ
 import Logging
 import ServiceLifecycle
 import UnixSignals
-import JobsStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server.")
@@ -30,8 +31,8 @@ struct Serve: AsyncParsableCommand {
             // mallopt is in <malloc.h>, which the Glibc module does not import: look it up.
             if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
                 typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-                let M_ARENA_MAX: Int32 = -8
-                _ = unsafeBitCast(symbol, to: MallOpt.self)(M_ARENA_MAX, 2)
+                let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+                _ = unsafeBitCast(symbol, to: MallOpt.self)(mArenaMax, 2)
             }
         #endif
         try await runReporting {
@@ -79,7 +80,15 @@ struct Serve: AsyncParsableCommand {
                 throw PGError(
                     code: .migration,
                     message:
-                        "\(status.pending.count) migration(s) pending (\(names.joined(separator: ", "))); run `jobs-api migrate` first")
+                        "\(status.pending.count) migration(s) pending (\(names.joined(separator: ", "))); run `jobs-api migrate` first"
+                )
+            }
+            guard OpenAPIDocument.data != nil else {
+                await client.shutdown()
+                throw AdminError(
+                    message:
+                        "the OpenAPI document is missing: install \(OpenAPIDocument.bundleName) beside the jobs-api binary"
+                )
             }
             let expected = try migrator.files().last?.version ?? 0
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -142,14 +151,16 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             try await withAdminClient(database) { config, client, logger in
-                let migrator = PGMigrator(client: client, directory: config.resolvedMigrationsDirectory(), logger: logger)
+                let migrator = PGMigrator(
+                    client: client, directory: config.resolvedMigrationsDirectory(), logger: logger)
                 let applied = try await migrator.migrate()
                 if applied.isEmpty {
                     printError("migrations: up to date")
                 } else {
                     for m in applied { printError("applied \(m.fileName)") }
                 }
-                // The server's login role gets its password from the environment, never argv.
+                // The server login role's password comes from APP_DB_PASSWORD; set it in the
+                // environment (`--set APP_DB_PASSWORD=...` would put it where `ps` shows it).
                 if let password = try database.environment()["APP_DB_PASSWORD"], !password.isEmpty {
                     try await AdminService(database: Database(client: client)).setServerPassword(password)
                     printError("set the password of jobs_api_server (from APP_DB_PASSWORD)")

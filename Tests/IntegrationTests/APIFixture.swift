@@ -7,6 +7,7 @@ import LibPQ
 import Logging
 import NIOCore
 import Testing
+
 @testable import JobsDomain
 @testable import JobsStore
 
@@ -52,7 +53,9 @@ actor TenantStore {
         try await admin.createOrganization(orgA, name: "A")
         try await admin.createOrganization(orgB, name: "B")
         var keys: [Role: String] = [:]
-        for role in Role.allCases { keys[role] = try await admin.createAPIKey(organization: orgA, name: role.rawValue, role: role) }
+        for role in Role.allCases {
+            keys[role] = try await admin.createAPIKey(organization: orgA, name: role.rawValue, role: role)
+        }
         let keyB = try await admin.createAPIKey(organization: orgB, name: "b", role: .editor)
         let revoked = try await admin.createAPIKey(organization: orgA, name: "revoked", role: .owner)
         _ = try await admin.revokeAPIKey(token: revoked)
@@ -137,13 +140,17 @@ extension TestClientProtocol {
             if let contentType { headers[.contentType] = contentType }
         }
         let response = try await execute(uri: uri, method: method, headers: headers, body: body)
-        return APIResponse(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+        return APIResponse(
+            status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
     }
 
     /// Creates a job with an API key and returns its id.
-    func createJob(_ headers: HTTPFields, total: Int = 10, type: String = "import", extra: String = "") async throws -> String {
+    func createJob(_ headers: HTTPFields, total: Int = 10, type: String = "import", extra: String = "") async throws
+        -> String
+    {
         let response = try await call(
-            .post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)\#(extra)}"#)
+            .post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)\#(extra)}"#
+        )
         #expect(response.status == 201, "create failed: \(response.text)")
         return try #require(response["job_id"] as? String)
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsDomain
 @testable import JobsStore
 
@@ -20,7 +21,8 @@ struct AuthTenancyTests {
     @Test func everyBadTokenIsTheSame401() async throws {
         try await withAPI { (http, t) async throws in
             let attempts: [HTTPFields] = [
-                h(["Authorization": "Basic dXNlcjpwYXNz"]), h(["Authorization": "Bearer"]), h(["Authorization": "Bearer "]),
+                h(["Authorization": "Basic dXNlcjpwYXNz"]), h(["Authorization": "Bearer"]),
+                h(["Authorization": "Bearer "]),
                 t.bearer("jak_unknownunknownunknownunknownunknownunknown0"), t.bearer("not-a-token"),
                 t.bearer(t.revokedKeyA), t.bearer(t.expiredSession), t.bearer(t.revokedSession),
                 h(["Cookie": "stytch_session=\(t.expiredSession)"]), h(["Cookie": "other=1"]),
@@ -38,7 +40,8 @@ struct AuthTenancyTests {
 
     @Test func sessionCookieWorksAndTheHeaderWins() async throws {
         try await withAPI { (http, t) async throws in
-            let cookie = try await http.call(.get, "/api/jobs/", headers: h(["Cookie": "a=b; stytch_session=\(t.soloSession)"]))
+            let cookie = try await http.call(
+                .get, "/api/jobs/", headers: h(["Cookie": "a=b; stytch_session=\(t.soloSession)"]))
             #expect(cookie.status == 200)
             var both = t.bearer("jak_badbadbadbadbadbadbadbadbadbadbadbadbadbad00")
             both[.cookie] = "stytch_session=\(t.soloSession)"
@@ -69,7 +72,8 @@ struct AuthTenancyTests {
         try await withAPI { (http, t) async throws in
             let org = HTTPField.Name("X-Organization-ID")!
             // One membership: acts there without the header.
-            let solo = try await http.call(.post, "/api/jobs/", headers: t.bearer(t.soloSession), json: #"{"job_type":"x","total_items":1}"#)
+            let solo = try await http.call(
+                .post, "/api/jobs/", headers: t.bearer(t.soloSession), json: #"{"job_type":"x","total_items":1}"#)
             #expect(solo.status == 201)
             #expect(solo["organization_id"] as? String == t.orgA)
             #expect(solo["triggered_by"] as? String == t.soloUser, "defaults to the session's user id")
@@ -84,12 +88,15 @@ struct AuthTenancyTests {
             var multiA = t.bearer(t.multiSession)
             multiA[org] = t.orgA
             #expect(try await http.call(.get, "/api/jobs/", headers: multiA).status == 200)
-            let viewerCreate = try await http.call(.post, "/api/jobs/", headers: multiA, json: #"{"job_type":"x","total_items":1}"#)
+            let viewerCreate = try await http.call(
+                .post, "/api/jobs/", headers: multiA, json: #"{"job_type":"x","total_items":1}"#)
             #expect(viewerCreate.status == 403)
             #expect(viewerCreate.detail == "Missing required permission: job:create")
             var multiB = t.bearer(t.multiSession)
             multiB[org] = t.orgB
-            #expect(try await http.call(.post, "/api/jobs/", headers: multiB, json: #"{"job_type":"x","total_items":1}"#).status == 201)
+            #expect(
+                try await http.call(.post, "/api/jobs/", headers: multiB, json: #"{"job_type":"x","total_items":1}"#)
+                    .status == 201)
             // No membership.
             #expect(try await http.call(.get, "/api/jobs/", headers: t.bearer(t.loneSession)).status == 403)
             var loneA = t.bearer(t.loneSession)
@@ -109,7 +116,8 @@ struct AuthTenancyTests {
             #expect(try await http.call(.get, "/api/jobs/\(job)/status", headers: headers).status == 200)
             #expect(try await http.call(.get, "/api/jobs/\(job)/errors", headers: headers).status == 200)
             #expect(try await http.call(.get, "/api/jobs/?limit=1", headers: headers).status == 200)
-            let create = try await http.call(.post, "/api/jobs/", headers: headers, json: #"{"job_type":"x","total_items":1}"#)
+            let create = try await http.call(
+                .post, "/api/jobs/", headers: headers, json: #"{"job_type":"x","total_items":1}"#)
             #expect(create.status == (canWrite ? 201 : 403))
             let progress = try await http.progress(headers, job, #"{"processed_items": 1}"#)
             #expect(progress.status == (canWrite ? 200 : 403))
@@ -150,7 +158,10 @@ struct AuthTenancyTests {
             let ids = ((list["items"] as? [[String: Any]]) ?? []).compactMap { $0["job_id"] as? String }
             #expect(!ids.contains(theirs))
             let after = try await http.call(.get, "/api/jobs/\(theirs)", headers: t.bearer(t.keyB))
-            #expect(after.text == before.text.replacingOccurrences(of: "\"duration_seconds\":null", with: "\"duration_seconds\":null"))
+            #expect(
+                after.text
+                    == before.text.replacingOccurrences(
+                        of: "\"duration_seconds\":null", with: "\"duration_seconds\":null"))
             #expect(after["status"] as? String == "pending")
             #expect(int(after["processed_items"]) == 0)
         }

@@ -2,6 +2,7 @@ import Foundation
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsStore
 
 /// The DBA tooling of migration 0007: repair functions, views, prune_jobs and the analyst roles.
@@ -96,18 +97,23 @@ struct DBAToolingTests {
         #expect(try row.decode("updated_now", as: Bool.self))
 
         // in_progress with an empty reason -> "cancelled", as the API stores it.
-        let empty = try await owner.query("SELECT status, error_message FROM dba_cancel_job(\(org), \(running), '')").first!
+        let empty = try await owner.query("SELECT status, error_message FROM dba_cancel_job(\(org), \(running), '')")
+            .first!
         #expect(try empty.decode("status", as: String.self) == "cancelled")
         #expect(try empty.decode("error_message", as: String.self) == "cancelled")
 
         // A cancelled job comes back unchanged, updated_at included.
         let stored: PGQuery =
             "SELECT status, error_message, completed_at::text AS c, updated_at::text AS u FROM jobs WHERE organization_id = \(org) AND job_id = \(cancelled)"
-        let before = try await Database(client: owner).transaction(organization: org) { tx in try await tx.query(stored).first! }
+        let before = try await Database(client: owner).transaction(organization: org) { tx in
+            try await tx.query(stored).first!
+        }
         let again = try await owner.query(
             "SELECT status, error_message, completed_at::text AS c, updated_at::text AS u FROM dba_cancel_job(\(org), \(cancelled), 'other reason')"
         ).first!
-        let after = try await Database(client: owner).transaction(organization: org) { tx in try await tx.query(stored).first! }
+        let after = try await Database(client: owner).transaction(organization: org) { tx in
+            try await tx.query(stored).first!
+        }
         for column in ["status", "error_message", "c", "u"] {
             #expect(try again.decode(column, as: String.self) == before.decode(column, as: String.self), "\(column)")
             #expect(try after.decode(column, as: String.self) == before.decode(column, as: String.self), "\(column)")
@@ -146,6 +152,7 @@ struct DBAToolingTests {
         let job = try await insertJob(owner, org: org, status: "in_progress", updatedSecondsAgo: 60)
         // Generated from hex digits only: safe as an identifier.
         let role = "dba_probe_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        // Safety: the role name is generated above from hex digits.
         await #expect(throws: RollBack.self) {
             try await owner.withTransaction { tx in
                 try await tx.query("CREATE ROLE \(unsafeRaw: role) NOLOGIN NOSUPERUSER NOBYPASSRLS")
@@ -163,7 +170,8 @@ struct DBAToolingTests {
                 ).first!
                 #expect(try row.decode("status", as: String.self) == "cancelled")
                 let orgAfter = try await tx.query(
-                    "SELECT coalesce(current_setting('app.organization_id', true), '') AS o").first!.decode("o", as: String.self)
+                    "SELECT coalesce(current_setting('app.organization_id', true), '') AS o"
+                ).first!.decode("o", as: String.self)
                 #expect(orgAfter == "", "the caller's (empty) setting is restored")
                 try await tx.query("RESET ROLE")
                 throw RollBack()
@@ -232,8 +240,10 @@ struct DBAToolingTests {
         let admin = AdminService(database: Database(client: owner))
         _ = try await admin.createAPIKey(organization: org, name: "worker", role: .editor)
         let keyID = try #require(try await admin.listAPIKeys(organization: org).first?.keyID)
-        let first = try await owner.query("SELECT dba_revoke_api_key(\(org), \(keyID)) AS r").first!.decode("r", as: Bool.self)
-        let second = try await owner.query("SELECT dba_revoke_api_key(\(org), \(keyID)) AS r").first!.decode("r", as: Bool.self)
+        let first = try await owner.query("SELECT dba_revoke_api_key(\(org), \(keyID)) AS r").first!.decode(
+            "r", as: Bool.self)
+        let second = try await owner.query("SELECT dba_revoke_api_key(\(org), \(keyID)) AS r").first!.decode(
+            "r", as: Bool.self)
         #expect(first == true)
         #expect(second == false, "already revoked: unchanged")
         #expect(try await admin.listAPIKeys(organization: org).first?.revokedAt != nil)
@@ -300,12 +310,15 @@ struct DBAToolingTests {
         let org = try await organization("dba_prune", owner)
         let day = 86_400
         // Far in the past (other tests' jobs are recent), so '365 days' only matches ours.
-        let oldCompleted = try await insertJob(owner, org: org, status: "completed", endedSecondsAgo: 400 * day, events: 3)
+        let oldCompleted = try await insertJob(
+            owner, org: org, status: "completed", endedSecondsAgo: 400 * day, events: 3)
         let oldFailed = try await insertJob(owner, org: org, status: "failed", endedSecondsAgo: 401 * day, events: 1)
         let oldCancelled = try await insertJob(owner, org: org, status: "cancelled", endedSecondsAgo: 402 * day)
-        let oldPartial = try await insertJob(owner, org: org, status: "partial_success", endedSecondsAgo: 403 * day, events: 2)
+        let oldPartial = try await insertJob(
+            owner, org: org, status: "partial_success", endedSecondsAgo: 403 * day, events: 2)
         let recent = try await insertJob(owner, org: org, status: "completed", endedSecondsAgo: day, events: 1)
-        let oldRunning = try await insertJob(owner, org: org, status: "in_progress", updatedSecondsAgo: 400 * day, events: 1)
+        let oldRunning = try await insertJob(
+            owner, org: org, status: "in_progress", updatedSecondsAgo: 400 * day, events: 1)
         let oldPending = try await insertJob(owner, org: org, status: "pending", updatedSecondsAgo: 400 * day)
         let old = [oldCompleted, oldFailed, oldCancelled, oldPartial]
 
@@ -376,6 +389,7 @@ struct DBAToolingTests {
         let job = try await insertJob(owner, org: org, status: "completed", endedSecondsAgo: 60, events: 1)
         // Generated from hex digits only: safe as an identifier.
         let role = "dba_member_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        // Safety: the role name is generated above from hex digits.
         await #expect(throws: RollBack.self) {
             try await owner.withTransaction { tx in
                 try await tx.query("CREATE ROLE \(unsafeRaw: role) NOLOGIN NOSUPERUSER NOBYPASSRLS")
@@ -431,6 +445,7 @@ struct DBAToolingTests {
         }
 
         /// Runs `body` as `role` (SET LOCAL ROLE) with `organization` set, in a transaction.
+        // Safety: role names are generated by the tests (letters, digits, underscore).
         func asRole<T>(_ role: String, _ organization: String?, _ body: (PGLease) async throws -> T) async throws -> T {
             try await owner.withTransaction { tx in
                 try await tx.query("SET LOCAL ROLE \(unsafeRaw: role)")
@@ -440,6 +455,7 @@ struct DBAToolingTests {
                 return try await body(tx)
             }
         }
+        // Safety: the relation name is one of this test's constants.
         func orgs(_ tx: PGLease, _ relation: String) async throws -> [String] {
             try await tx.query(
                 "SELECT DISTINCT organization_id FROM \(unsafeRaw: relation) WHERE organization_id IN (\(a), \(b)) ORDER BY 1"

@@ -3,6 +3,7 @@ import HTTPTypes
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsStore
 
 /// Defects found by an outside review and a black-box run, each pinned by a test that failed
@@ -17,7 +18,8 @@ struct HardeningTests {
         return try await owner.withConnection { lock in
             try await lock.query("BEGIN")
             try await lock.query("SELECT set_config('app.organization_id', \(org), true)")
-            try await lock.query("SELECT 1 AS one FROM jobs WHERE organization_id = \(org) AND job_id = \(job) FOR UPDATE")
+            try await lock.query(
+                "SELECT 1 AS one FROM jobs WHERE organization_id = \(org) AND job_id = \(job) FOR UPDATE")
             let value = try await body()
             try await lock.query("ROLLBACK")
             return value
@@ -82,7 +84,9 @@ struct HardeningTests {
             let id = try await http.createJob(t.editorA)
             let editor = t.editorA
             let started = ContinuousClock.now
-            let r = try await whileRowLocked(org: t.orgA, job: id) { try await http.progress(editor, id, #"{"processed_items": 1}"#) }
+            let r = try await whileRowLocked(org: t.orgA, job: id) {
+                try await http.progress(editor, id, #"{"processed_items": 1}"#)
+            }
             #expect(r.status == 503, "\(r.text)")
             #expect(r.headers[.retryAfter] != nil)
             #expect(r["code"] as? String == "database_busy")
@@ -101,7 +105,9 @@ struct HardeningTests {
         }) { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
             let editor = t.editorA
-            let r = try await whileRowLocked(org: t.orgA, job: id) { try await http.call(.post, "/api/jobs/\(id)/cancel", headers: editor) }
+            let r = try await whileRowLocked(org: t.orgA, job: id) {
+                try await http.call(.post, "/api/jobs/\(id)/cancel", headers: editor)
+            }
             #expect(r.status == 503, "\(r.text)")
             #expect(r.headers[.retryAfter] != nil)
         }
@@ -149,7 +155,8 @@ struct HardeningTests {
     @Test func numbersAreRefusedOrStoredInOneForm() async throws {
         try await withAPI { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
-            let attack = try await http.progress(t.editorA, id, #"{"metadata_patch":{"b":1e131071,"c":1e131071,"d":1e131071}}"#)
+            let attack = try await http.progress(
+                t.editorA, id, #"{"metadata_patch":{"b":1e131071,"c":1e131071,"d":1e131071}}"#)
             #expect(attack.status == 422)
             for field in ["b", "c", "d"] { #expect(attack.hasIssue("body.metadata_patch.\(field)", "value_error")) }
             let after = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
@@ -157,7 +164,8 @@ struct HardeningTests {
 
             let write = try await http.progress(
                 t.editorA, id,
-                #"{"metadata_patch": {"big": 1e300, "small": 2.50e-3, "n": -0, "f": 1.0}, "error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"x": 1E+2}}}"#)
+                #"{"metadata_patch": {"big": 1e300, "small": 2.50e-3, "n": -0, "f": 1.0}, "error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"x": 1E+2}}}"#
+            )
             #expect(write.status == 200, "\(write.text)")
             let read = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
             let written = try #require(write["metadata"] as? [String: Any])
@@ -170,7 +178,8 @@ struct HardeningTests {
             let big = "1" + String(repeating: "0", count: 300) + ".0"
             #expect(write.text.contains(big) && read.text.contains(big))
             let create = try await http.call(
-                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "n", "total_items": 1, "metadata": {"a": 12345678901234567890}}"#)
+                .post, "/api/jobs/", headers: t.editorA,
+                json: #"{"job_type": "n", "total_items": 1, "metadata": {"a": 12345678901234567890}}"#)
             #expect(create.status == 422)
             #expect(create.hasIssue("body.metadata.a", "value_error"))
         }
@@ -183,20 +192,26 @@ struct HardeningTests {
         try await withAPI { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
             let cookie = ("Cookie", "stytch_session=\(t.soloSession)")
-            for (name, value) in [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null")] {
+            for (name, value) in [
+                ("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null"),
+            ] {
                 for contentType in ["application/x-www-form-urlencoded", "text/plain"] {
                     let r = try await http.call(
-                        .post, "/api/jobs/\(id)/cancel", headers: h([cookie.0: cookie.1, name: value, "Content-Type": contentType]))
+                        .post, "/api/jobs/\(id)/cancel",
+                        headers: h([cookie.0: cookie.1, name: value, "Content-Type": contentType]))
                     #expect(r.status == 403, "\(name): \(value) → \(r.status) \(r.text)")
                 }
                 let progress = try await http.call(
-                    .post, "/api/jobs/\(id)/progress", headers: h([cookie.0: cookie.1, name: value]), json: #"{"mark_started": true}"#)
+                    .post, "/api/jobs/\(id)/progress", headers: h([cookie.0: cookie.1, name: value]),
+                    json: #"{"mark_started": true}"#)
                 #expect(progress.status == 403)
                 let create = try await http.call(
-                    .post, "/api/jobs/", headers: h([cookie.0: cookie.1, name: value]), json: #"{"job_type": "x", "total_items": 1}"#)
+                    .post, "/api/jobs/", headers: h([cookie.0: cookie.1, name: value]),
+                    json: #"{"job_type": "x", "total_items": 1}"#)
                 #expect(create.status == 403)
             }
-            let status = try await http.call(.get, "/api/jobs/\(id)/status", headers: h([cookie.0: cookie.1, "Sec-Fetch-Site": "cross-site"]))
+            let status = try await http.call(
+                .get, "/api/jobs/\(id)/status", headers: h([cookie.0: cookie.1, "Sec-Fetch-Site": "cross-site"]))
             #expect(status.status == 200, "a read is not a write")
             #expect(status["status"] as? String == "pending", "nothing was cancelled")
             // Bearer-authenticated calls are unaffected, whatever the Origin.
@@ -241,7 +256,8 @@ struct HardeningTests {
         let created = try await runJobsAPI(["session", "create", user, "--ttl", "30d"])
         #expect(created.status == 0, "\(created.stderr)")
         let sessionToken = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let sessionID = try #require(created.stderr.split(separator: " ").first { $0.hasPrefix("ses_") }.map(String.init))
+        let sessionID = try #require(
+            created.stderr.split(separator: " ").first { $0.hasPrefix("ses_") }.map(String.init))
         let sessions = try await runJobsAPI(["session", "list", user])
         #expect(sessions.stdout.contains(sessionID))
         #expect(!sessions.stdout.contains(sessionToken), "never the token")
@@ -266,11 +282,14 @@ struct HardeningTests {
             #expect(try await http.call(.get, "/api/jobs/", headers: t.editorA).status == 200, "cached from now on")
             let repeated = "jak_" + UUID().uuidString
             for _ in 0..<20 {
-                #expect(try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer \(repeated)"])).status == 401)
+                #expect(
+                    try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer \(repeated)"])).status
+                        == 401)
             }
             var statuses: [Int] = []
             for _ in 0..<10 {
-                let r = try await http.call(.get, "/api/jobs/", headers: h(["Authorization": "Bearer jak_\(UUID().uuidString)"]))
+                let r = try await http.call(
+                    .get, "/api/jobs/", headers: h(["Authorization": "Bearer jak_\(UUID().uuidString)"]))
                 statuses.append(r.status)
                 if r.status == 429 { #expect(r.headers[.retryAfter] != nil) }
             }

@@ -3,6 +3,7 @@ import HTTPTypes
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsDomain
 
 @Suite("Create, read, status, cancel (spec §2–§3)")
@@ -32,7 +33,9 @@ struct JobResourceTests {
             #expect(response["error_message"] is NSNull)
             #expect((response["metadata"] as? [String: Any])?["source"] as? String == "s3")
             let created = try #require(response["created_at"] as? String)
-            #expect(created.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil)
+            #expect(
+                created.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil
+            )
             #expect(response["updated_at"] as? String == created)
             let get = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
             #expect(get.status == 200)
@@ -59,10 +62,12 @@ struct JobResourceTests {
             #expect(explicit.status == 201)
             #expect(explicit["triggered_by"] is NSNull)
             let named = try await http.call(
-                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1, "triggered_by": "cron"}"#)
+                .post, "/api/jobs/", headers: t.editorA,
+                json: #"{"job_type": "x", "total_items": 1, "triggered_by": "cron"}"#)
             #expect(named["triggered_by"] as? String == "cron")
             let nullMetadata = try await http.call(
-                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1, "metadata": null}"#)
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1, "metadata": null}"#
+            )
             #expect(nullMetadata.status == 201)
             #expect((nullMetadata["metadata"] as? [String: Any])?.isEmpty == true)
         }
@@ -87,12 +92,14 @@ struct JobResourceTests {
     @Test func trailingSlashIsOptionalEverywhere() async throws {
         try await withAPI { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
-            for path in ["/api/jobs", "/api/jobs/", "/api/jobs/\(id)", "/api/jobs/\(id)/", "/api/jobs/\(id)/status/",
-                "/api/jobs/\(id)/errors/", "/api/jobs/\(id)/warnings/"]
-            {
+            for path in [
+                "/api/jobs", "/api/jobs/", "/api/jobs/\(id)", "/api/jobs/\(id)/", "/api/jobs/\(id)/status/",
+                "/api/jobs/\(id)/errors/", "/api/jobs/\(id)/warnings/",
+            ] {
                 #expect(try await http.call(.get, path, headers: t.editorA).status == 200, "\(path)")
             }
-            #expect(try await http.call(.post, "/api/jobs/\(id)/progress/", headers: t.editorA, json: "{}").status == 200)
+            #expect(
+                try await http.call(.post, "/api/jobs/\(id)/progress/", headers: t.editorA, json: "{}").status == 200)
             #expect(try await http.call(.post, "/api/jobs/\(id)/cancel/", headers: t.editorA).status == 200)
         }
     }
@@ -125,14 +132,18 @@ struct JobResourceTests {
     @Test func cancelRules() async throws {
         try await withAPI { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
-            let cancelled = try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorA, json: #"{"reason": "user asked"}"#)
+            let cancelled = try await http.call(
+                .post, "/api/jobs/\(id)/cancel", headers: t.editorA, json: #"{"reason": "user asked"}"#)
             #expect(cancelled.status == 200)
             #expect(cancelled["status"] as? String == "cancelled")
             #expect(cancelled["error_message"] as? String == "user asked")
             #expect(cancelled["completed_at"] is String)
             let again = try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorA)
             #expect(again.status == 200)
-            #expect(again.text == cancelled.text.replacingOccurrences(of: "\"duration_seconds\":null", with: "\"duration_seconds\":null"))
+            #expect(
+                again.text
+                    == cancelled.text.replacingOccurrences(
+                        of: "\"duration_seconds\":null", with: "\"duration_seconds\":null"))
             let noReason = try await http.createJob(t.editorA)
             let plain = try await http.call(.post, "/api/jobs/\(noReason)/cancel", headers: t.editorA)
             #expect(plain["error_message"] as? String == "cancelled")
@@ -140,7 +151,8 @@ struct JobResourceTests {
             _ = try await http.progress(t.editorA, done, #"{"mark_completed": true}"#)
             let conflict = try await http.call(.post, "/api/jobs/\(done)/cancel", headers: t.editorA)
             #expect(conflict.status == 409)
-            let typo = try await http.call(.post, "/api/jobs/\(noReason)/cancel", headers: t.editorA, json: #"{"reson": "x"}"#)
+            let typo = try await http.call(
+                .post, "/api/jobs/\(noReason)/cancel", headers: t.editorA, json: #"{"reson": "x"}"#)
             #expect(typo.status == 422)
             #expect(typo.hasIssue("body.reson", "extra_forbidden"))
             // Workers learn of a cancellation from the 409 on their next report.

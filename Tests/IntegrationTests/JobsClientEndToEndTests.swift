@@ -9,13 +9,17 @@ struct JobsClientEndToEndTests {
         try await withAPI { (http, t) async throws in
             let port = try #require(http.port)
             let client = JobsClient(baseURL: "http://127.0.0.1:\(port)/", token: t.keyA[.editor]!)
-            let job = try await client.createJob(type: "csv-import", totalItems: 3, metadata: ["file": .string("a.csv")])
+            let job = try await client.createJob(
+                type: "csv-import", totalItems: 3, metadata: ["file": .string("a.csv")])
             #expect(job.status.rawValue == "pending")
             _ = try await client.start(job.jobID)
-            _ = try await client.report(job.jobID, Progress(processedItemsDelta: 2, stage: "importing", message: "batch 1/1"))
+            _ = try await client.report(
+                job.jobID, Progress(processedItemsDelta: 2, stage: "importing", message: "batch 1/1"))
             let withError = try await client.report(
                 job.jobID,
-                Progress(error: ItemIssue(entityKey: "row-3", errorType: "validation", message: "price missing", entityType: "row")))
+                Progress(
+                    error: ItemIssue(
+                        entityKey: "row-3", errorType: "validation", message: "price missing", entityType: "row")))
             #expect(withError.failedItems == 1)
             let done = try await client.complete(job.jobID)
             #expect(done.status.rawValue == "partial_success")

@@ -4,6 +4,7 @@ import JobsHTTP
 import LibPQ
 import NIOCore
 import Testing
+
 @testable import JobsStore
 
 /// Item 6 of the hardening issue: `serve` logs in as `jobs_api_server`, which can do only what
@@ -42,7 +43,8 @@ struct LeastPrivilegeTests {
     /// no other role can be assumed.
     @Test func theLoginRoleCannotEscape() async throws {
         try await TestDatabase.migrated()
-        let server = PGClient(configuration: PGConfiguration(connectionString: "user=jobs_api_server", maxConnections: 1))
+        let server = PGClient(
+            configuration: PGConfiguration(connectionString: "user=jobs_api_server", maxConnections: 1))
         defer { Task { await server.shutdown() } }
         try await server.withConnection { lease in
             _ = try await lease.query("RESET ROLE")
@@ -93,9 +95,11 @@ struct LeastPrivilegeTests {
     /// however it is encoded or quoted.
     @Test func startupLogMasksEncodedPasswords() async throws {
         for url in [
-            "postgres://u:p%40ss-w0rd@127.0.0.1:1/db", "host=127.0.0.1 port=1 password='q uoted\\'pass' sslpassword=ssl-pass-xyz",
+            "postgres://u:p%40ss-w0rd@127.0.0.1:1/db",
+            "host=127.0.0.1 port=1 password='q uoted\\'pass' sslpassword=ssl-pass-xyz",
         ] {
-            let result = try await runJobsAPI(["serve", "--port", "0"], environment: ["DATABASE_URL": url, "LOG_FORMAT": "json"])
+            let result = try await runJobsAPI(
+                ["serve", "--port", "0"], environment: ["DATABASE_URL": url, "LOG_FORMAT": "json"])
             let output = result.stdout + result.stderr
             #expect(output.contains("DATABASE_URL"), "the setting is logged: \(output.prefix(500))")
             for secret in ["p%40ss-w0rd", "p@ss-w0rd", "ss-w0rd", "uoted", "ssl-pass-xyz"] {
@@ -113,7 +117,8 @@ enum ServeProcess {
         environment extra: [String: String], _ body: (String, HTTPClient) async throws -> Void
     ) async throws -> (Int32, String) {
         let port = Int.random(in: 30_000...39_999)
-        let logURL = FileManager.default.temporaryDirectory.appendingPathComponent(TestDatabase.uniqueID("serve") + ".log")
+        let logURL = FileManager.default.temporaryDirectory.appendingPathComponent(
+            TestDatabase.uniqueID("serve") + ".log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: logURL) }
         let log = try FileHandle(forWritingTo: logURL)

@@ -4,6 +4,7 @@ import JobsHTTP
 import LibPQ
 import NIOCore
 import Testing
+
 @testable import JobsDomain
 @testable import JobsStore
 
@@ -172,17 +173,30 @@ struct LimitsTests {
                 #expect(r.hasIssue(loc, type), "\(body): \(r.text)")
             }
             let long = String(repeating: "é", count: 101)
-            #expect(try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(long)", "total_items": 1}"#).hasIssue("body.job_type", "string_too_long"))
+            #expect(
+                try await http.call(
+                    .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(long)", "total_items": 1}"#
+                ).hasIssue("body.job_type", "string_too_long"))
             let fits = String(repeating: "é", count: 100)
-            #expect(try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(fits)", "total_items": 9007199254740991}"#).status == 201)
+            #expect(
+                try await http.call(
+                    .post, "/api/jobs/", headers: t.editorA,
+                    json: #"{"job_type": "\#(fits)", "total_items": 9007199254740991}"#
+                ).status == 201)
             let id = try await http.createJob(t.editorA)
             let progressCases: [(String, String)] = [
-                (#"{"processed_items": "1"}"#, "body.processed_items"), (#"{"mark_started": "yes"}"#, "body.mark_started"),
-                (#"{"mark_completed": 1}"#, "body.mark_completed"), (#"{"stage": "\#(String(repeating: "s", count: 101))"}"#, "body.stage"),
+                (#"{"processed_items": "1"}"#, "body.processed_items"),
+                (#"{"mark_started": "yes"}"#, "body.mark_started"),
+                (#"{"mark_completed": 1}"#, "body.mark_completed"),
+                (#"{"stage": "\#(String(repeating: "s", count: 101))"}"#, "body.stage"),
                 (#"{"message": "\#(String(repeating: "m", count: 10_001))"}"#, "body.message"),
                 (#"{"mark_failed": "\#(String(repeating: "m", count: 10_001))"}"#, "body.mark_failed"),
-                (#"{"procesed_items": 1}"#, "body.procesed_items"), (#"{"metadata_patch": "x"}"#, "body.metadata_patch"),
-                (#"{"error": {"entity_key": "\#(String(repeating: "k", count: 1025))", "error_type": "e", "message": "m"}}"#, "body.error.entity_key"),
+                (#"{"procesed_items": 1}"#, "body.procesed_items"),
+                (#"{"metadata_patch": "x"}"#, "body.metadata_patch"),
+                (
+                    #"{"error": {"entity_key": "\#(String(repeating: "k", count: 1025))", "error_type": "e", "message": "m"}}"#,
+                    "body.error.entity_key"
+                ),
                 (#"{"error": {"entity_key": "k", "error_type": "e", "message": "m", "step": ""}}"#, "body.error.step"),
                 (#"{"error": "boom"}"#, "body.error"),
             ]
@@ -200,7 +214,8 @@ struct LimitsTests {
         try await withAPI { (http, t) async throws in
             let big = String(repeating: "x", count: 262_144)
             let tooBig = try await http.call(
-                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1, "metadata": {"a": "\#(big)"}}"#)
+                .post, "/api/jobs/", headers: t.editorA,
+                json: #"{"job_type": "x", "total_items": 1, "metadata": {"a": "\#(big)"}}"#)
             #expect(tooBig.status == 422)
             let id = try await http.createJob(t.editorA)
             let half = String(repeating: "y", count: 200_000)
@@ -210,11 +225,13 @@ struct LimitsTests {
             #expect(merged.hasIssue("body.metadata_patch"))
             let details = String(repeating: "d", count: 16_384)
             let bigDetails = try await http.progress(
-                t.editorA, id, #"{"error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"d": "\#(details)"}}}"#)
+                t.editorA, id,
+                #"{"error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"d": "\#(details)"}}}"#)
             #expect(bigDetails.status == 422)
             #expect(bigDetails.hasIssue("body.error.details"))
             let overMiB = String(repeating: "z", count: 1_048_577)
-            let huge = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(overMiB)"}"#)
+            let huge = try await http.call(
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(overMiB)"}"#)
             #expect(huge.status == 413)
             #expect(huge.detail != nil)
         }
@@ -223,9 +240,12 @@ struct LimitsTests {
     @Test func contentTypeAndEmptyBodies() async throws {
         try await withAPI { (http, t) async throws in
             let text = try await http.call(
-                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1}"#, contentType: "text/plain")
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1}"#,
+                contentType: "text/plain")
             #expect(text.status == 415)
-            let none = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1}"#, contentType: nil)
+            let none = try await http.call(
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1}"#, contentType: nil
+            )
             #expect(none.status == 415)
             let charset = try await http.call(
                 .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "x", "total_items": 1}"#,
@@ -236,7 +256,10 @@ struct LimitsTests {
             #expect(emptyCreate.hasIssue("body", "missing"))
             let id = try await http.createJob(t.editorA)
             #expect(try await http.call(.post, "/api/jobs/\(id)/progress", headers: t.editorA).status == 422)
-            #expect(try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorA, json: "reason", contentType: "text/plain").status == 415)
+            #expect(
+                try await http.call(
+                    .post, "/api/jobs/\(id)/cancel", headers: t.editorA, json: "reason", contentType: "text/plain"
+                ).status == 415)
             #expect(try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorA).status == 200)
         }
     }
@@ -284,7 +307,8 @@ struct LimitsTests {
                 #expect(r.status == 422, "\(path): \(r.text)")
                 #expect(r.hasIssue("query.cursor"))
             }
-            let next = try await http.call(.get, "/api/jobs/\(id)/errors?limit=1&cursor=\(errorsCursor)", headers: t.editorA)
+            let next = try await http.call(
+                .get, "/api/jobs/\(id)/errors?limit=1&cursor=\(errorsCursor)", headers: t.editorA)
             #expect(next.status == 200)
         }
     }

@@ -56,7 +56,8 @@ struct MigrationTests {
                 to: dir.appendingPathComponent("0002_second.sql"), atomically: true, encoding: .utf8)
             #expect(try await migrator.status().pending.map(\.version) == [2])
             #expect(try await migrator.migrate().map(\.version) == [2])
-            try "-- first, edited\nCREATE TABLE first_table (id bigint);".write(to: file, atomically: true, encoding: .utf8)
+            try "-- first, edited\nCREATE TABLE first_table (id bigint);".write(
+                to: file, atomically: true, encoding: .utf8)
             let error = await #expect(throws: PGError.self) { try await migrator.migrate() }
             #expect(error?.code == .migration)
             #expect(error?.message.contains("0001_first.sql was edited") == true)
@@ -91,7 +92,9 @@ struct MigrationTests {
         try await TestDatabase.withScratchDatabase { name in
             let result = try await runJobsAPI(
                 ["serve", "--port", "0"],
-                environment: ["PGDATABASE": name, "DATABASE_URL": "", "MIGRATIONS_DIR": TestDatabase.migrationsDirectory])
+                environment: [
+                    "PGDATABASE": name, "DATABASE_URL": "", "MIGRATIONS_DIR": TestDatabase.migrationsDirectory,
+                ])
             #expect(result.status != 0)
             #expect(result.stderr.contains("pending"))
             #expect(result.stderr.contains("jobs-api migrate"))

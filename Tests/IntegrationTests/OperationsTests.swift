@@ -3,6 +3,7 @@ import HTTPTypes
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsDomain
 
 @Suite("Operations: metrics and request ids")
@@ -10,7 +11,9 @@ struct OperationsTests {
     /// The value of one sample line (`name{labels} value`) whose text contains every fragment.
     func sample(_ text: String, _ fragments: [String]) -> Double {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            if fragments.allSatisfy({ line.contains($0) }), let value = line.split(separator: " ").last.flatMap({ Double($0) }) {
+            if fragments.allSatisfy({ line.contains($0) }),
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            {
                 return value
             }
         }
@@ -32,13 +35,16 @@ struct OperationsTests {
             #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
             let after = response.text
             #expect(sample(after, ["jobs_created_total"]) - sample(before, ["jobs_created_total"]) == 2)
-            #expect(sample(after, ["jobs_progress_updates_applied_total"]) - sample(before, ["jobs_progress_updates_applied_total"]) == 2)
+            #expect(
+                sample(after, ["jobs_progress_updates_applied_total"])
+                    - sample(before, ["jobs_progress_updates_applied_total"]) == 2)
             #expect(sample(after, ["jobs_terminal_total", "status=\"completed\""]) >= 1)
             #expect(sample(after, ["idempotent_replays_total"]) - sample(before, ["idempotent_replays_total"]) == 1)
             // Requests are labelled by route template, never by raw path.
             #expect(after.contains(#"route="/api/jobs/{job_id}/progress""#))
             #expect(!after.contains(id))
-            #expect(sample(after, ["http_requests_total", #"route="/api/jobs/{job_id}/progress""#, #"status="200""#]) >= 2)
+            #expect(
+                sample(after, ["http_requests_total", #"route="/api/jobs/{job_id}/progress""#, #"status="200""#]) >= 2)
             #expect(after.contains("http_request_duration_seconds_bucket"))
             #expect(after.contains("db_pool_max_connections"))
             #expect(after.contains("db_pool_acquire_seconds"))

@@ -26,10 +26,12 @@ struct ProgressTests {
 
     @Test func metadataMergePatchStageAndMessage() async throws {
         try await withAPI { (http, t) async throws in
-            let id = try await http.createJob(t.editorA, extra: #", "metadata": {"a": {"b": 1, "c": 2}, "keep": true, "drop": 1}"#)
+            let id = try await http.createJob(
+                t.editorA, extra: #", "metadata": {"a": {"b": 1, "c": 2}, "keep": true, "drop": 1}"#)
             let r = try await http.progress(
                 t.editorA, id,
-                #"{"metadata_patch": {"a": {"b": null, "d": [1]}, "drop": null, "new": "x"}, "stage": "transforming", "message": "batch 7/10"}"#)
+                #"{"metadata_patch": {"a": {"b": null, "d": [1]}, "drop": null, "new": "x"}, "stage": "transforming", "message": "batch 7/10"}"#
+            )
             #expect(r.status == 200)
             let metadata = try #require(r["metadata"] as? [String: Any])
             let a = try #require(metadata["a"] as? [String: Any])
@@ -49,10 +51,12 @@ struct ProgressTests {
             let id = try await http.createJob(t.editorA, total: 10)
             var r = try await http.progress(
                 t.editorA, id,
-                #"{"error": {"entity_key": "SKU-1", "entity_type": "product", "error_type": "validation", "message": "price missing", "details": {"field": "price"}, "step": "transform"}}"#)
+                #"{"error": {"entity_key": "SKU-1", "entity_type": "product", "error_type": "validation", "message": "price missing", "details": {"field": "price"}, "step": "transform"}}"#
+            )
             #expect(int(r["failed_items"]) == 1)
             #expect(int(r["error_count"]) == 1)
-            r = try await http.progress(t.editorA, id, #"{"error": {"entity_key": "file", "error_type": "io", "message": "retrying"}}"#)
+            r = try await http.progress(
+                t.editorA, id, #"{"error": {"entity_key": "file", "error_type": "io", "message": "retrying"}}"#)
             #expect(int(r["failed_items"]) == 1, "errors about the job itself do not count as failed items")
             #expect(int(r["error_count"]) == 2)
             let errors = try #require(r["errors"] as? [[String: Any]])
@@ -63,14 +67,17 @@ struct ProgressTests {
             #expect((errors[1]["details"] as? [String: Any])?.isEmpty == true)
             #expect(errors[0]["timestamp"] is String)
             r = try await http.progress(
-                t.editorA, id, #"{"warning": {"entity_key": "SKU-2", "entity_type": "product", "error_type": "gap", "message": "no image"}}"#)
+                t.editorA, id,
+                #"{"warning": {"entity_key": "SKU-2", "entity_type": "product", "error_type": "gap", "message": "no image"}}"#
+            )
             #expect(int(r["warned_items"]) == 1)
             #expect(int(r["warning_count"]) == 1)
             #expect((r["warnings"] as? [Any])?.count == 1)
             let missing = try await http.progress(t.editorA, id, #"{"error": {"entity_key": "x", "message": "m"}}"#)
             #expect(missing.status == 422)
             #expect(missing.hasIssue("body.error.error_type", "missing"))
-            let typo = try await http.progress(t.editorA, id, #"{"warning": {"entity_key": "x", "error_type": "t", "message": "m", "detials": {}}}"#)
+            let typo = try await http.progress(
+                t.editorA, id, #"{"warning": {"entity_key": "x", "error_type": "t", "message": "m", "detials": {}}}"#)
             #expect(typo.hasIssue("body.warning.detials", "extra_forbidden"))
         }
     }
@@ -80,7 +87,8 @@ struct ProgressTests {
             let id = try await http.createJob(t.editorA, total: 500)
             for i in 0..<130 {
                 let r = try await http.progress(
-                    t.editorA, id, #"{"error": {"entity_key": "k\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+                    t.editorA, id,
+                    #"{"error": {"entity_key": "k\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
                 #expect(r.status == 200)
             }
             let job = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
@@ -125,14 +133,18 @@ struct ProgressTests {
             #expect(r["duration_seconds"] is NSNumber)
 
             let warned = try await http.createJob(t.editorA, total: 2)
-            _ = try await http.progress(t.editorA, warned, #"{"warning": {"entity_key": "a", "error_type": "w", "message": "m"}}"#)
+            _ = try await http.progress(
+                t.editorA, warned, #"{"warning": {"entity_key": "a", "error_type": "w", "message": "m"}}"#)
             r = try await http.progress(t.editorA, warned, #"{"mark_completed": true}"#)
             #expect(r["status"] as? String == "completed_with_warnings")
             #expect(r["started_at"] is NSNull, "finished without a start keeps started_at null")
             #expect(r["duration_seconds"] is NSNull)
 
             let partial = try await http.createJob(t.editorA, total: 10)
-            _ = try await http.progress(t.editorA, partial, #"{"processed_items": 3, "error": {"entity_key": "a", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+            _ = try await http.progress(
+                t.editorA, partial,
+                #"{"processed_items": 3, "error": {"entity_key": "a", "entity_type": "row", "error_type": "e", "message": "m"}}"#
+            )
             r = try await http.progress(t.editorA, partial, #"{"mark_completed": true}"#)
             #expect(r["status"] as? String == "partial_success")
             #expect(double(r["progress_percentage"]) == 100)
@@ -141,7 +153,8 @@ struct ProgressTests {
             let allFailed = try await http.createJob(t.editorA, total: 3)
             for i in 0..<3 {
                 _ = try await http.progress(
-                    t.editorA, allFailed, #"{"error": {"entity_key": "r\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+                    t.editorA, allFailed,
+                    #"{"error": {"entity_key": "r\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
             }
             r = try await http.progress(t.editorA, allFailed, #"{"mark_completed": true}"#)
             #expect(r["status"] as? String == "failed")
@@ -149,7 +162,8 @@ struct ProgressTests {
             #expect(double(r["success_rate"]) == 0)
 
             let jobOnly = try await http.createJob(t.editorA, total: 3)
-            _ = try await http.progress(t.editorA, jobOnly, #"{"error": {"entity_key": "job", "error_type": "e", "message": "m"}}"#)
+            _ = try await http.progress(
+                t.editorA, jobOnly, #"{"error": {"entity_key": "job", "error_type": "e", "message": "m"}}"#)
             r = try await http.progress(t.editorA, jobOnly, #"{"mark_completed": true}"#)
             #expect(r["status"] as? String == "partial_success", "failed_items is 0: not the all-failed case")
         }
@@ -173,10 +187,14 @@ struct ProgressTests {
             #expect(complete.status == 409)
             #expect(complete.detail == "job \(id) is failed and accepts no more progress")
             #expect(try await http.progress(t.editorA, id, "{}").status == 200)
-            #expect(try await http.progress(t.editorA, id, #"{"stage": null, "total_items": null}"#).status == 200, "only nulls: a read")
+            #expect(
+                try await http.progress(t.editorA, id, #"{"stage": null, "total_items": null}"#).status == 200,
+                "only nulls: a read")
             // A `false` flag is a field the request carries: 409 on a terminal job (spec §4), so a
             // worker whose reports carry only such flags still learns that the job ended.
-            for body in [#"{"mark_started": false}"#, #"{"mark_completed": false}"#, #"{"stage": null, "mark_started": false}"#] {
+            for body in [
+                #"{"mark_started": false}"#, #"{"mark_completed": false}"#, #"{"stage": null, "mark_started": false}"#,
+            ] {
                 let r = try await http.progress(t.editorA, id, body)
                 #expect(r.status == 409, "\(body) on a failed job: \(r.text)")
             }
@@ -193,16 +211,23 @@ struct ProgressTests {
             let retry = try await http.progress(t.editorA, done, #"{"mark_completed": true}"#)
             #expect(retry.status == 200)
             #expect(retry["updated_at"] as? String == first["updated_at"] as? String)
-            #expect(try await http.progress(t.editorA, done, #"{"mark_completed": true, "processed_items": 1}"#).status == 409)
+            #expect(
+                try await http.progress(t.editorA, done, #"{"mark_completed": true, "processed_items": 1}"#).status
+                    == 409)
             #expect(try await http.progress(t.editorA, done, #"{"mark_failed": "x"}"#).status == 409)
             #expect(
-                try await http.progress(t.editorA, done, #"{"mark_completed": true, "mark_started": false}"#).status == 409,
+                try await http.progress(t.editorA, done, #"{"mark_completed": true, "mark_started": false}"#).status
+                    == 409,
                 "the retry exception is for a request whose only field is mark_completed")
 
             // The all-failed derivation ended it through mark_completed: a mark_completed retry is fine.
             let allFailed = try await http.createJob(t.editorA, total: 1)
-            _ = try await http.progress(t.editorA, allFailed, #"{"error": {"entity_key": "r", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
-            #expect(try await http.progress(t.editorA, allFailed, #"{"mark_completed": true}"#)["status"] as? String == "failed")
+            _ = try await http.progress(
+                t.editorA, allFailed,
+                #"{"error": {"entity_key": "r", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+            #expect(
+                try await http.progress(t.editorA, allFailed, #"{"mark_completed": true}"#)["status"] as? String
+                    == "failed")
             #expect(try await http.progress(t.editorA, allFailed, #"{"mark_completed": true}"#).status == 200)
             #expect(try await http.progress(t.editorA, allFailed, #"{"mark_failed": "x"}"#).status == 409)
         }
@@ -228,7 +253,8 @@ struct ProgressTests {
             var r = APIResponse(status: 0, headers: [:], text: "")
             for i in 0..<5 {
                 r = try await http.progress(
-                    t.editorA, id, #"{"error": {"entity_key": "r\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+                    t.editorA, id,
+                    #"{"error": {"entity_key": "r\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
             }
             #expect(int(r["error_count"]) == 5)
             #expect(int(r["failed_items"]) == 5)
@@ -248,7 +274,8 @@ struct ProgressTests {
                         for i in 0..<25 {
                             let r = try await http.progress(
                                 t.editorA, id,
-                                #"{"error": {"entity_key": "c\#(client)-\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#)
+                                #"{"error": {"entity_key": "c\#(client)-\#(i)", "entity_type": "row", "error_type": "e", "message": "m"}}"#
+                            )
                             #expect(r.status == 200)
                         }
                     }

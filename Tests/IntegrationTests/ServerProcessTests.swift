@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import JobsHTTP
 import LibPQ
+import Logging
 import NIOCore
 import Testing
+
 @testable import JobsStore
 
 /// The real `jobs-api serve` process: structured logs, request ids, configuration errors and
@@ -49,7 +50,9 @@ struct ServerProcessTests {
     }
 
     @Test func badSettingsExitWithCode2AndNameTheSetting() async throws {
-        for (name, value) in [("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "chatty"), ("PRUNE_AFTER", "soon")] {
+        for (name, value) in [
+            ("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "chatty"), ("PRUNE_AFTER", "soon"),
+        ] {
             let result = try await runJobsAPI(["serve"], environment: [name: value])
             #expect(result.status == 2, "\(name)=\(value): \(result.stderr)")
             #expect(result.stderr.contains(name))

@@ -5,6 +5,7 @@ import JobsHTTP
 import LibPQ
 import Logging
 import Testing
+
 @testable import JobsDomain
 @testable import JobsStore
 
@@ -115,7 +116,8 @@ struct AdminCommandTests {
         let badTTL = try await runJobsAPI(["session", "create", "u", "--ttl", "forever"])
         #expect(badTTL.status != 0)
         #expect(badTTL.stderr.contains("--ttl"))
-        let badURL = try await runJobsAPI(["migrate"], environment: ["DATABASE_URL": "postgres://u:sekrit@h:5432/db?nonsense=1"])
+        let badURL = try await runJobsAPI(
+            ["migrate"], environment: ["DATABASE_URL": "postgres://u:sekrit@h:5432/db?nonsense=1"])
         #expect(badURL.status != 0)
         #expect(!badURL.stderr.contains("sekrit"))
     }
@@ -138,7 +140,9 @@ struct PruneCommandTests {
         let recent = TestDatabase.uniqueID("job_new")
         let running = TestDatabase.uniqueID("job_run")
         _ = try await Database(client: owner).transaction(organization: org) { tx in
-            for (id, status, ended) in [(old, "completed", "400 days"), (recent, "completed", "1 day"), (running, "in_progress", "")] {
+            for (id, status, ended) in [
+                (old, "completed", "400 days"), (recent, "completed", "1 day"), (running, "in_progress", ""),
+            ] {
                 if status == "in_progress" {
                     try await tx.query(
                         """
@@ -172,8 +176,10 @@ struct PruneCommandTests {
         }
         #expect(Set(left) == [recent, running], "only the old terminal job went")
         let events = try await Database(client: owner).transaction(organization: org) { tx in
-            try await tx.query("SELECT count(*) AS n FROM job_events WHERE organization_id = \(org) AND job_id = \(old)")
-                .first!.decode("n", as: Int.self)
+            try await tx.query(
+                "SELECT count(*) AS n FROM job_events WHERE organization_id = \(org) AND job_id = \(old)"
+            )
+            .first!.decode("n", as: Int.self)
         }
         #expect(events == 0, "its events went with it")
         let bad = try await runJobsAPI(["prune", "--older-than", "soon"])

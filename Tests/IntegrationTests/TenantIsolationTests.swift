@@ -2,6 +2,7 @@ import Foundation
 import JobsHTTP
 import LibPQ
 import Testing
+
 @testable import JobsStore
 
 @Suite("Row-level security as the runtime role")
@@ -17,7 +18,8 @@ struct TenantIsolationTests {
             try await admin.createOrganization(org, name: nil)
             _ = try await Database(client: owner).transaction(organization: org) { tx in
                 try await tx.query(
-                    "INSERT INTO jobs (organization_id, job_id, job_type) VALUES (\(org), \(TestDatabase.uniqueID("job")), 'probe')")
+                    "INSERT INTO jobs (organization_id, job_id, job_type) VALUES (\(org), \(TestDatabase.uniqueID("job")), 'probe')"
+                )
             }
         }
         await owner.shutdown()
@@ -31,7 +33,9 @@ struct TenantIsolationTests {
         let role = try await app.query("SELECT current_user AS u").first!.decode("u", as: String.self)
         #expect(role == "jobs_api_app")
         let orgs = try await Database(client: app).transaction(organization: a) { tx in
-            try await tx.query("SELECT DISTINCT organization_id FROM jobs").map { try $0.decode("organization_id", as: String.self) }
+            try await tx.query("SELECT DISTINCT organization_id FROM jobs").map {
+                try $0.decode("organization_id", as: String.self)
+            }
         }
         #expect(orgs == [a])
         // Writing another organization's rows fails.
@@ -90,6 +94,7 @@ struct TenantIsolationTests {
         let (a, b) = try await seedEveryTable()
         let app = try await TestDatabase.appClient(maxConnections: 1)
         defer { Task { await app.shutdown() } }
+        // Safety: table names come from this suite's constant lists.
         for table in Self.tenantTables {
             // (a) organization A set: a query with no WHERE returns only A's rows.
             let orgs = try await Database(client: app).transaction(organization: a) { tx in
@@ -126,6 +131,7 @@ struct TenantIsolationTests {
             }
         }
         // The credential tables: no access at all, even to the organization's own rows.
+        // Safety: table names come from this suite's constant lists.
         for table in Self.credentialTables {
             for statement: PGQuery in [
                 "SELECT count(*) AS n FROM \(unsafeRaw: table)",

@@ -2,6 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import Testing
+
 @testable import JobsStore
 
 /// Access to the throwaway PostgreSQL that `scripts/test` starts.
@@ -12,7 +13,8 @@ enum TestDatabase {
     static let environment = ProcessInfo.processInfo.environment
 
     static func requireConfigured() throws {
-        let configured = environment["DATABASE_URL"] != nil || environment["PGHOST"] != nil
+        let configured =
+            environment["DATABASE_URL"] != nil || environment["PGHOST"] != nil
             || environment["PGDATABASE"] != nil
         if !configured {
             Issue.record("No database configured: run the tests with scripts/test (it starts a throwaway PostgreSQL).")
@@ -74,7 +76,7 @@ enum TestDatabase {
     static func withScratchDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         let name = "scratch_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let admin = try ownerClient(maxConnections: 1)
-        // Identifiers cannot be bound; the name is generated above from hex digits only.
+        // Safety: identifiers cannot be bound; the name is generated above from hex digits only.
         try await admin.query("CREATE DATABASE \(unsafeRaw: name)")
         do {
             let value = try await body(name)

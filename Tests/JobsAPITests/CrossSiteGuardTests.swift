@@ -6,7 +6,9 @@ import Testing
 @Suite struct CrossSiteGuardTests {
     func fields(_ pairs: [(String, String)]) -> HTTPFields {
         var fields = HTTPFields()
-        for (name, value) in pairs where name != "Host" { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        for (name, value) in pairs where name != "Host" {
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+        }
         return fields
     }
 
@@ -21,18 +23,27 @@ import Testing
             [host, ("Origin", "https://evil.example")], [host, ("Origin", "null")],
             [host, ("Origin", "https://jobs.example.com.evil.example")],
         ] {
-            #expect(guardian.isCrossSite(method: .post, authority: authority(headers), headers: fields(headers)), "\(headers)")
+            #expect(
+                guardian.isCrossSite(method: .post, authority: authority(headers), headers: fields(headers)),
+                "\(headers)")
         }
         // Allowed: same origin, a trusted origin, or no browser signal at all (curl, scripts).
         for headers in [
             [host, ("Sec-Fetch-Site", "same-origin")], [host, ("Sec-Fetch-Site", "none")],
             [host, ("Origin", "https://jobs.example.com")], [host, ("Origin", "HTTPS://DASH.example.com")],
-            [("Host", "internal:8080"), ("X-Forwarded-Host", "jobs.example.com"), ("Origin", "https://jobs.example.com")],
+            [
+                ("Host", "internal:8080"), ("X-Forwarded-Host", "jobs.example.com"),
+                ("Origin", "https://jobs.example.com"),
+            ],
             [host],
         ] {
-            #expect(!guardian.isCrossSite(method: .post, authority: authority(headers), headers: fields(headers)), "\(headers)")
+            #expect(
+                !guardian.isCrossSite(method: .post, authority: authority(headers), headers: fields(headers)),
+                "\(headers)")
         }
         // Safe methods are never refused.
-        #expect(!guardian.isCrossSite(method: .get, authority: "jobs.example.com", headers: fields([("Sec-Fetch-Site", "cross-site")])))
+        #expect(
+            !guardian.isCrossSite(
+                method: .get, authority: "jobs.example.com", headers: fields([("Sec-Fetch-Site", "cross-site")])))
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import LibPQ
 import Testing
 
-@testable import JobsHTTP
 @testable import JobsDomain
+@testable import JobsHTTP
 
 /// Fuzzes the cursor decoders: whatever a client sends, a decoder returns nil (→ `422`) or a
 /// value every later step can use (a timestamp PostgreSQL accepts, a URL-safe job id, a
@@ -11,7 +11,9 @@ import Testing
 @Suite struct CursorFuzzTests {
     /// The reported attack: base64url of `j1|-9223372036854775808|job_x`.
     @Test func craftedTimestampsAreRefused() {
-        for micros in ["-9223372036854775808", "9223372036854775807", "-1", "253402300800000000", "+5", "05", " 5", "5 ", ""] {
+        for micros in [
+            "-9223372036854775808", "9223372036854775807", "-1", "253402300800000000", "+5", "05", " 5", "5 ", "",
+        ] {
             #expect(Cursors.decodeList(Cursors.base64url("j1|\(micros)|job_x")) == nil, "\(micros)")
         }
         for id in ["", "job x", "job|x", "job_\u{0}", String(repeating: "a", count: 65), "jöb"] {
@@ -55,8 +57,9 @@ import Testing
             switch rng.next() % 5 {
             case 0: return String(Int64(bitPattern: rng.next()))
             case 1: return String(rng.next() % 300_000_000_000_000_000)
-            case 2: return ["-9223372036854775808", "9223372036854775807", "0", "-0", "00", "1e5", "99999999999999999999"][
-                Int(rng.next() % 7)]
+            case 2:
+                return ["-9223372036854775808", "9223372036854775807", "0", "-0", "00", "1e5", "99999999999999999999"][
+                    Int(rng.next() % 7)]
             case 3: return randomString(Int(rng.next() % 6))
             default: return String(Int64(rng.next() % 2_000_000_000_000_000))
             }
@@ -73,7 +76,8 @@ import Testing
             let kind = ["error", "warning", "x", ""][Int(rng.next() % 4)]
             return Cursors.base64url("e2|\(kind)|\(randomNumber())|\(rng.next() % 2 == 0 ? "job_fuzz" : id)")
         case 4:
-            var chars = Array(Cursors.encode(ListCursor(createdMicros: Int64(rng.next() % 2_000_000_000_000_000), jobID: "job_a")))
+            var chars = Array(
+                Cursors.encode(ListCursor(createdMicros: Int64(rng.next() % 2_000_000_000_000_000), jobID: "job_a")))
             chars[Int(rng.next() % UInt64(chars.count))] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
             return String(chars)
         default:

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-@testable import JobsHTTP
 @testable import JobsDomain
+@testable import JobsHTTP
 
 @Suite struct RoleTests {
     @Test func permissionsFollowTheContract() {

@@ -40,7 +40,9 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
 @Suite struct JSONNumberTests {
     @Test func integerVersusFloatLiteralsStayDistinct() throws {
-        let five = try number("5"), fivePointZero = try number("5.0"), fiveE0 = try number("5e0")
+        let five = try number("5")
+        let fivePointZero = try number("5.0")
+        let fiveE0 = try number("5e0")
         #expect(five.text == "5")
         #expect(fivePointZero.text == "5.0")
         #expect(fiveE0.text == "5e0")
@@ -96,7 +98,9 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
         #expect(JSONNumber(0.1).text == "0.1")
         #expect(JSONNumber(-0.0).text == "-0.0")
         #expect(JSONNumber(1e20).text == "1e+20")
-        for d in [65.2, 100.0, 0.1, 1e20, 1e-7, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 1.0 / 3.0] {
+        for d in [
+            65.2, 100.0, 0.1, 1e20, 1e-7, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 1.0 / 3.0,
+        ] {
             let text = JSONValue.number(JSONNumber(d)).compactJSON
             guard case .number(let back) = try parse(text) else {
                 Issue.record("\(text) not a number")
@@ -203,12 +207,14 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
     }
 
     @Test func onlyFourWhitespaceCharacters() throws {
-        #expect(try parse(" \t\n\r[ \t\n\r1 \t\n\r, \t\n\r{ \t\n\r\"a\" \t\n\r: \t\n\rnull \t\n\r} \t\n\r] \t\n\r")
-            == .array([.number(JSONNumber(1)), .object(JSONObject([("a", .null)]))]))
+        #expect(
+            try parse(" \t\n\r[ \t\n\r1 \t\n\r, \t\n\r{ \t\n\r\"a\" \t\n\r: \t\n\rnull \t\n\r} \t\n\r] \t\n\r")
+                == .array([.number(JSONNumber(1)), .object(JSONObject([("a", .null)]))]))
     }
 
     @Test func utf8BOMIsRejected() {
-        #expect(parseError([0xEF, 0xBB, 0xBF, 0x7B, 0x7D]) == JSONParseError(message: "Unexpected UTF-8 BOM", offset: 0))
+        #expect(
+            parseError([0xEF, 0xBB, 0xBF, 0x7B, 0x7D]) == JSONParseError(message: "Unexpected UTF-8 BOM", offset: 0))
         #expect(parseError("\u{FEFF}{}") == JSONParseError(message: "Unexpected UTF-8 BOM", offset: 0))
         #expect(throws: JSONParseError.self) { try JSONParser.parse("\u{FEFF}1") }
     }
@@ -249,7 +255,8 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
     func rawControlCharacters(_ byte: UInt8) {
         #expect(parseError(quoted([0x61, byte])) == JSONParseError(message: "Invalid control character", offset: 2))
         // also after an escape (slow path)
-        #expect(parseError(quoted([0x5C, 0x6E, byte])) == JSONParseError(message: "Invalid control character", offset: 3))
+        #expect(
+            parseError(quoted([0x5C, 0x6E, byte])) == JSONParseError(message: "Invalid control character", offset: 3))
     }
 
     @Test func deleteIsNotAControlCharacter() throws {
@@ -272,28 +279,29 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
 @Suite struct JSONUTF8Tests {
     @Test(arguments: [
-        [UInt8(0xC0), 0xAF],         // overlong '/'
-        [0xC1, 0xBF],                // overlong
-        [0xE0, 0x80, 0xAF],          // overlong 3-byte
-        [0xF0, 0x80, 0x80, 0xAF],    // overlong 4-byte
-        [0xED, 0xA0, 0x80],          // UTF-8 encoded surrogate U+D800
-        [0xED, 0xBF, 0xBF],          // UTF-8 encoded surrogate U+DFFF
-        [0xF4, 0x90, 0x80, 0x80],    // U+110000
+        [UInt8(0xC0), 0xAF],  // overlong '/'
+        [0xC1, 0xBF],  // overlong
+        [0xE0, 0x80, 0xAF],  // overlong 3-byte
+        [0xF0, 0x80, 0x80, 0xAF],  // overlong 4-byte
+        [0xED, 0xA0, 0x80],  // UTF-8 encoded surrogate U+D800
+        [0xED, 0xBF, 0xBF],  // UTF-8 encoded surrogate U+DFFF
+        [0xF4, 0x90, 0x80, 0x80],  // U+110000
         [0xF5, 0x80, 0x80, 0x80],
         [0xFF],
         [0xFE],
-        [0x80],                      // lone continuation byte
-        [0xE2, 0x82],                // truncated U+20AC
-        [0xF0, 0x9F, 0x98],          // truncated U+1F600
-        [0xC3],                      // truncated U+00E9
-        [0xC3, 0x41],                // missing continuation
+        [0x80],  // lone continuation byte
+        [0xE2, 0x82],  // truncated U+20AC
+        [0xF0, 0x9F, 0x98],  // truncated U+1F600
+        [0xC3],  // truncated U+00E9
+        [0xC3, 0x41],  // missing continuation
         [0xF8, 0x88, 0x80, 0x80, 0x80],
     ])
     func invalidUTF8InStrings(_ bytes: [UInt8]) {
         let expected = JSONParseError(message: "Invalid UTF-8", offset: 1)
-        #expect(parseError(quoted(bytes)) == expected)           // fast path
-        #expect(parseError([0x22] + bytes) == expected)           // truncated at end of input
-        #expect(parseError(quoted([0x5C, 0x6E] + bytes)) == JSONParseError(message: "Invalid UTF-8", offset: 3))  // slow path
+        #expect(parseError(quoted(bytes)) == expected)  // fast path
+        #expect(parseError([0x22] + bytes) == expected)  // truncated at end of input
+        // The slow path (after an escape).
+        #expect(parseError(quoted([0x5C, 0x6E] + bytes)) == JSONParseError(message: "Invalid UTF-8", offset: 3))
     }
 
     @Test func invalidUTF8OutsideStrings() {
@@ -356,8 +364,11 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
     @Test func keysCompareByBytesNotCanonicalEquivalence() throws {
         // U+00E9 vs e + U+0301, and K vs KELVIN SIGN: distinct JSON keys.
         guard case .object(let o1) = try parse(#"{"\u00e9":1,"e\u0301":2}"#),
-              case .object(let o2) = try parse(#"{"K":1,"\u212a":2}"#)
-        else { Issue.record("not objects"); return }
+            case .object(let o2) = try parse(#"{"K":1,"\u212a":2}"#)
+        else {
+            Issue.record("not objects")
+            return
+        }
         #expect(o1.count == 2)
         #expect(o2.count == 2)
         #expect(o2["K"] == .number(JSONNumber(1)))
@@ -367,7 +378,8 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
     @Test func keepsInsertionOrder() throws {
         guard case .object(let object) = try parse(#"{"z":1,"a":2,"m":3}"#) else {
-            Issue.record("not an object"); return
+            Issue.record("not an object")
+            return
         }
         #expect(object.keys == ["z", "a", "m"])
         #expect(JSONValue.object(object).compactJSON == #"{"z":1,"a":2,"m":3}"#)
@@ -380,14 +392,14 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
         object["b"] = .string("x")
         object["c"] = .null
         #expect(object.keys == ["a", "b", "c"])
-        #expect(object["c"] == .null)          // stored null is present
+        #expect(object["c"] == .null)  // stored null is present
         #expect(object["missing"] == nil)
-        object["a"] = .bool(true)               // replaced in place
+        object["a"] = .bool(true)  // replaced in place
         #expect(object.keys == ["a", "b", "c"])
         #expect(object["a"] == .bool(true))
-        object["b"] = nil                       // removed
+        object["b"] = nil  // removed
         #expect(object.keys == ["a", "c"])
-        object["b"] = .array([])                // appended
+        object["b"] = .array([])  // appended
         #expect(object.keys == ["a", "c", "b"])
         #expect(object.count == 3 && !object.isEmpty)
     }
@@ -435,7 +447,10 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
     @Test func wideDocumentsAreNotDeep() throws {
         let wide = "[" + Array(repeating: "[1,{\"a\":[]}]", count: 10_000).joined(separator: ",") + "]"
-        guard case .array(let items) = try parse(wide, maxDepth: 4) else { Issue.record("not an array"); return }
+        guard case .array(let items) = try parse(wide, maxDepth: 4) else {
+            Issue.record("not an array")
+            return
+        }
         #expect(items.count == 10_000)
     }
 }
@@ -467,14 +482,14 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
     @Test func roundTrip() throws {
         let text = #"""
-        {
-          "id": 12345678901234567890, "int": -7, "float": 5.0, "exp": 6.02E23, "negzero": -0, "tiny": 1e-400,
-          "s": "plain", "esc": "quote \" backslash \\ slash \/ ctl \b\f\n\r\t \u0001 \u001F nul \u0000",
-          "uni": "caf\u00e9 ü 中文 😀 \ud83d\ude00 \u2028", "raw": "é😀",
-          "nested": {"arr": [[], {}, [null, true, false], {"k": {"k": "v"}}], "empty": ""},
-          "n\u00e9": null, "e\u0301": 1
-        }
-        """#
+            {
+              "id": 12345678901234567890, "int": -7, "float": 5.0, "exp": 6.02E23, "negzero": -0, "tiny": 1e-400,
+              "s": "plain", "esc": "quote \" backslash \\ slash \/ ctl \b\f\n\r\t \u0001 \u001F nul \u0000",
+              "uni": "caf\u00e9 ü 中文 😀 \ud83d\ude00 \u2028", "raw": "é😀",
+              "nested": {"arr": [[], {}, [null, true, false], {"k": {"k": "v"}}], "empty": ""},
+              "n\u00e9": null, "e\u0301": 1
+            }
+            """#
         let value = try parse(text)
         let compact = value.compactJSON
         let reparsed = try parse(compact)
@@ -482,7 +497,10 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
         #expect(reparsed.compactJSON == compact)
         #expect(value.compactByteCount == compact.utf8.count)
         #expect(!compact.contains(" \""))
-        guard case .object(let object) = value else { Issue.record("not an object"); return }
+        guard case .object(let object) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(object["uni"] == .string("café ü 中文 😀 😀 \u{2028}"))
         #expect(object["float"] == .number(JSONNumber(uncheckedText: "5.0")))
         #expect(object.keys.count == 13)
@@ -531,8 +549,12 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
     @Test func largePatchOnLargeTarget() throws {
         let target = JSONValue.object(JSONObject((0..<5_000).map { ("k\($0)", JSONValue.number(JSONNumber($0))) }))
-        let patch = JSONValue.object(JSONObject((0..<10_000).map { ("k\($0)", $0 % 2 == 0 ? JSONValue.null : .bool(true)) }))
-        guard case .object(let result) = target.mergePatched(with: patch) else { Issue.record("not an object"); return }
+        let patch = JSONValue.object(
+            JSONObject((0..<10_000).map { ("k\($0)", $0 % 2 == 0 ? JSONValue.null : .bool(true)) }))
+        guard case .object(let result) = target.mergePatched(with: patch) else {
+            Issue.record("not an object")
+            return
+        }
         #expect(result.count == 5_000)
         #expect(result.keys.first == "k1" && result["k1"] == .bool(true) && result["k9999"] == .bool(true))
     }
@@ -542,9 +564,9 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
 
 @Suite struct JSONValueMiscTests {
     @Test func containsNUL() throws {
-        #expect(try parse(#"{"x":[{"a\u0000b":1}]}"#).containsNUL)              // nested key
-        #expect(try parse(#"[1,{"k":["ok","\u0000"]}]"#).containsNUL)            // nested value
-        #expect(try !parse(#"{"x":[{"ab":"\\u0000"}],"y":0}"#).containsNUL)      // escaped backslash, not NUL
+        #expect(try parse(#"{"x":[{"a\u0000b":1}]}"#).containsNUL)  // nested key
+        #expect(try parse(#"[1,{"k":["ok","\u0000"]}]"#).containsNUL)  // nested value
+        #expect(try !parse(#"{"x":[{"ab":"\\u0000"}],"y":0}"#).containsNUL)  // escaped backslash, not NUL
         #expect(!JSONValue.number(JSONNumber(0)).containsNUL)
     }
 
@@ -562,7 +584,8 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
         var size = 0
         var k = 0
         while size < 1 << 20 {
-            let item = #"{"id":\#(k),"name":"job-\#(k) \"q\" caf\u00e9 ü 😀","score":\#(Double(k) / 7.0),"tags":["a","b"],"on":\#(k % 2 == 0),"m":{"n":null}}"#
+            let item =
+                #"{"id":\#(k),"name":"job-\#(k) \"q\" caf\u00e9 ü 😀","score":\#(Double(k) / 7.0),"tags":["a","b"],"on":\#(k % 2 == 0),"m":{"n":null}}"#
             parts.append(item)
             size += item.utf8.count + 1
             k += 1
@@ -571,7 +594,10 @@ private func quoted(_ inner: [UInt8]) -> [UInt8] {
         var value = JSONValue.null
         let elapsed = try ContinuousClock().measure { value = try JSONParser.parse(bytes) }
         print("parsed \(bytes.count) bytes (\(k) objects) in \(elapsed)")
-        guard case .array(let items) = value else { Issue.record("not an array"); return }
+        guard case .array(let items) = value else {
+            Issue.record("not an array")
+            return
+        }
         #expect(items.count == k)
         // `\u00e9` is written back raw (2 bytes instead of 6) per object
         #expect(value.compactByteCount == bytes.count - 4 * k)

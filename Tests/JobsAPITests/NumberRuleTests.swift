@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-@testable import JobsHTTP
 @testable import JobsDomain
+@testable import JobsHTTP
 @testable import StrictJSON
 
 /// The stored-number rule (`JSONNumber.canonical`) and its fuzz test: whatever number a client
@@ -41,7 +41,9 @@ import Testing
             Issue.record("expected a 422")
             return
         }
-        let locs = issues.map { $0.loc.map { if case .key(let k) = $0 { return k } else { return "#" } }.joined(separator: ".") }
+        let locs = issues.map {
+            $0.loc.map { if case .key(let k) = $0 { return k } else { return "#" } }.joined(separator: ".")
+        }
         #expect(Set(locs) == ["body.metadata_patch.b", "body.metadata_patch.c", "body.metadata_patch.d"])
     }
 
@@ -68,7 +70,9 @@ import Testing
     }
 
     @Test func storedNumbersAreCanonical() throws {
-        let body = try JSONParser.parse(#"{"metadata_patch": {"a": 1e2, "b": [0.50, -0]}, "error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"x": 2.5e-1}}}"#)
+        let body = try JSONParser.parse(
+            #"{"metadata_patch": {"a": 1e2, "b": [0.50, -0]}, "error": {"entity_key": "k", "error_type": "e", "message": "m", "details": {"x": 2.5e-1}}}"#
+        )
         let request = try ProgressRequest.parse(body).get()
         #expect(JSONValue.object(request.metadataPatch!).compactJSON == #"{"a":100.0,"b":[0.5,0]}"#)
         #expect(JSONValue.object(request.error!.details).compactJSON == #"{"x":0.25}"#)

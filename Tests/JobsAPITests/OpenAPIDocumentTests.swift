@@ -16,8 +16,8 @@ struct OpenAPIDocumentTests {
     static let usualMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
 
     static func documentedRoutes() throws -> Set<String> {
-        let document = try #require(
-            try JSONSerialization.jsonObject(with: OpenAPIDocument.data) as? [String: Any])
+        let data = try #require(OpenAPIDocument.data)
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var documented = Set<String>()
         for (path, operations) in paths {
@@ -29,7 +29,7 @@ struct OpenAPIDocumentTests {
     }
 
     @Test func isAValidOpenAPI31Document() throws {
-        let document = try JSONDecoder().decode(OpenAPI.Document.self, from: OpenAPIDocument.data)
+        let document = try JSONDecoder().decode(OpenAPI.Document.self, from: try #require(OpenAPIDocument.data))
         #expect(document.openAPIVersion.rawValue.hasPrefix("3.1"))
         // Structure, references, unique operation ids, responses on every operation.
         try document.validate()
@@ -40,6 +40,13 @@ struct OpenAPIDocumentTests {
             #expect(operation.operationId != nil, "\(route) has an operationId")
             #expect(!operation.responses.isEmpty, "\(route) documents its responses")
         }
+    }
+
+    /// The built bundle is found (not only the source file), as the installed binary needs.
+    @Test func theBundleBesideTheBinaryIsFound() throws {
+        let bundled = try #require(OpenAPIDocument.candidates.first)
+        #expect(FileManager.default.fileExists(atPath: bundled.path), "\(bundled.path)")
+        #expect(try Data(contentsOf: bundled) == OpenAPIDocument.data)
     }
 
     @Test func describesExactlyTheRouteTable() throws {
@@ -75,9 +82,10 @@ struct OpenAPIDocumentTests {
                         #expect(!body.contains("\"Not Found\""), "\(method) \(path) reached no handler: \(body)")
                     } else {
                         #expect(response.status == .methodNotAllowed, "\(method) \(path)")
-                        let allowed = Set((response.headers[.allow] ?? "").split(separator: ",").map {
-                            $0.trimmingCharacters(in: .whitespaces)
-                        })
+                        let allowed = Set(
+                            (response.headers[.allow] ?? "").split(separator: ",").map {
+                                $0.trimmingCharacters(in: .whitespaces)
+                            })
                         #expect(allowed == methods, "\(method) \(path): Allow \(allowed)")
                     }
                 }

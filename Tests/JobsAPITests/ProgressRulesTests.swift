@@ -1,20 +1,23 @@
 import Foundation
 import Testing
 
-@testable import JobsHTTP
 @testable import JobsDomain
+@testable import JobsHTTP
 @testable import StrictJSON
 
 @Suite struct ProgressRulesTests {
     let now = Date(timeIntervalSince1970: 1_795_927_572)
 
     func job(total: Int64 = 10) -> Job {
-        Job(organizationID: "o", jobID: "job_1", jobType: "t", totalItems: total, metadata: JSONObject(), triggeredBy: nil,
+        Job(
+            organizationID: "o", jobID: "job_1", jobType: "t", totalItems: total, metadata: JSONObject(),
+            triggeredBy: nil,
             now: Date(timeIntervalSince1970: 1_795_927_000))
     }
 
     func event(_ entityType: String = "row") -> EventInput {
-        EventInput(entityKey: "k", errorType: "e", message: "m", details: JSONObject(), entityType: entityType, step: nil)
+        EventInput(
+            entityKey: "k", errorType: "e", message: "m", details: JSONObject(), entityType: entityType, step: nil)
     }
 
     @Test func percentagesRoundToTwoDecimals() {
@@ -122,7 +125,9 @@ import Testing
         request.warning = event()
         var j = job()
         var stored: [JobEvent] = []
-        for _ in 0..<4 { stored += try ProgressRules.apply(request, to: &j, now: now, limits: Limits(maxEventsPerJob: 2)) }
+        for _ in 0..<4 {
+            stored += try ProgressRules.apply(request, to: &j, now: now, limits: Limits(maxEventsPerJob: 2))
+        }
         #expect(stored.map(\.seq) == [1, 2])
         #expect(j.warningCount == 4)
         #expect(j.warnedItems == 4)
@@ -174,11 +179,15 @@ import Testing
     }
 
     @Test func issuesAreCollectedWithLocations() throws {
-        guard case .failure(.validation(let issues)) = try parse(#"{"total_items": "1", "bogus": 1, "error": {"x": 1}}"#) else {
+        guard
+            case .failure(.validation(let issues)) = try parse(#"{"total_items": "1", "bogus": 1, "error": {"x": 1}}"#)
+        else {
             Issue.record("expected a validation failure")
             return
         }
-        let locs = issues.map { $0.loc.map { if case .key(let k) = $0 { return k } else { return "#" } }.joined(separator: ".") }
+        let locs = issues.map {
+            $0.loc.map { if case .key(let k) = $0 { return k } else { return "#" } }.joined(separator: ".")
+        }
         #expect(locs.contains("body.total_items"))
         #expect(locs.contains("body.bogus"))
         #expect(locs.contains("body.error.entity_key"))
@@ -201,8 +210,14 @@ import Testing
         #expect(Cursors.decodeList(Cursors.encode(cursor)) == cursor)
         #expect(Cursors.decodeList("garbage") == nil)
         #expect(Cursors.decodeList(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X")) == nil)
-        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_X") == 5)
-        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .warning, jobID: "job_X") == nil)
-        #expect(Cursors.decodeEvents(Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_Y") == nil)
+        #expect(
+            Cursors.decodeEvents(
+                Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_X") == 5)
+        #expect(
+            Cursors.decodeEvents(
+                Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .warning, jobID: "job_X") == nil)
+        #expect(
+            Cursors.decodeEvents(
+                Cursors.encodeEvents(afterSeq: 5, kind: .error, jobID: "job_X"), kind: .error, jobID: "job_Y") == nil)
     }
 }

@@ -28,10 +28,13 @@ struct StatusMatrixTests {
             store.addAPIKey("jak_editor_a", keyID: "k1", organization: "org_a", role: .editor)
             store.addAPIKey("jak_viewer_a", keyID: "k2", organization: "org_a", role: .viewer)
             store.addAPIKey("jak_editor_b", keyID: "k3", organization: "org_b", role: .editor)
-            store.addSession("sess_user_a", userID: "user_a", memberships: [.init(organizationID: "org_a", role: .admin)])
+            store.addSession(
+                "sess_user_a", userID: "user_a", memberships: [.init(organizationID: "org_a", role: .admin)])
             store.addSession(
                 "sess_user_ab", userID: "user_ab",
-                memberships: [.init(organizationID: "org_a", role: .viewer), .init(organizationID: "org_b", role: .owner)])
+                memberships: [
+                    .init(organizationID: "org_a", role: .viewer), .init(organizationID: "org_b", role: .owner),
+                ])
             store.addSession("sess_loner", userID: "loner", memberships: [])
         }
     }
@@ -96,7 +99,8 @@ struct StatusMatrixTests {
             let create = try await http.call(.post, "/api/jobs/", headers: t.viewerA, json: "{")
             #expect(create.status == 403)
             #expect(create.detail == "Missing required permission: job:create")
-            #expect(try await http.call(.post, "/api/jobs/\(id)/progress", headers: t.viewerA, json: "{}").status == 403)
+            #expect(
+                try await http.call(.post, "/api/jobs/\(id)/progress", headers: t.viewerA, json: "{}").status == 403)
             #expect(try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.viewerA).status == 403)
             #expect(try await http.call(.get, "/api/jobs/\(id)", headers: t.viewerA).status == 200)
         }
@@ -104,20 +108,26 @@ struct StatusMatrixTests {
 
     @Test func bodies415And413And422() async throws {
         try await withRouter { (http, t) async throws in
-            #expect(try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}", contentType: "text/plain").status == 415)
-            #expect(try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}", contentType: nil).status == 415)
+            #expect(
+                try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}", contentType: "text/plain")
+                    .status == 415)
+            #expect(
+                try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}", contentType: nil).status == 415
+            )
             let huge = String(repeating: "x", count: 1_100_000)
             let big = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "\#(huge)"}"#)
             #expect(big.status == 413)
             let missing = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}")
             #expect(missing.status == 422)
             #expect(missing.hasIssue("body.job_type", "missing"))
-            let unknown = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "a", "colour": 1}"#)
+            let unknown = try await http.call(
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "a", "colour": 1}"#)
             #expect(unknown.status == 422)
             #expect(unknown.hasIssue("body.colour"))
             let typed = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": 5}"#)
             #expect(typed.status == 422)
-            let duplicate = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "a", "job_type": "b"}"#)
+            let duplicate = try await http.call(
+                .post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "a", "job_type": "b"}"#)
             #expect(duplicate.status == 422)
             let malformed = try await http.call(.post, "/api/jobs/", headers: t.editorA, json: #"{"job_type": "#)
             #expect(malformed.status == 422)
@@ -140,9 +150,12 @@ struct StatusMatrixTests {
                 // Another organization's job is a 404, never a 403.
                 #expect(try await http.call(.get, "/api/jobs/\(id)\(path)", headers: t.editorB).status == 404)
             }
-            #expect(try await http.call(.post, "/api/jobs/\(id)/progress", headers: t.editorB, json: "{}").status == 404)
+            #expect(
+                try await http.call(.post, "/api/jobs/\(id)/progress", headers: t.editorB, json: "{}").status == 404)
             #expect(try await http.call(.post, "/api/jobs/\(id)/cancel", headers: t.editorB).status == 404)
-            #expect(try await http.call(.get, "/api/jobs/\(String(repeating: "j", count: 65))", headers: t.editorA).status == 404)
+            #expect(
+                try await http.call(.get, "/api/jobs/\(String(repeating: "j", count: 65))", headers: t.editorA).status
+                    == 404)
             #expect(try await http.call(.get, "/nowhere").status == 404)
         }
     }
@@ -162,7 +175,9 @@ struct StatusMatrixTests {
         try await withRouter { (http, t) async throws in
             let id = try await http.createJob(t.editorA, total: 10)
             let started = try await http.progress(
-                t.editorA, id, #"{"mark_started": true, "processed_items_delta": 4, "error": {"entity_key": "r1", "error_type": "bad", "message": "m"}}"#)
+                t.editorA, id,
+                #"{"mark_started": true, "processed_items_delta": 4, "error": {"entity_key": "r1", "error_type": "bad", "message": "m"}}"#
+            )
             #expect(started.status == 200, "\(started.text)")
             #expect(started["status"] as? String == "in_progress")
             #expect(started["processed_items"] as? Int == 4)
@@ -190,14 +205,17 @@ struct StatusMatrixTests {
         try await withRouter { (http, t) async throws in
             var keyed = t.editorA
             keyed[.idempotencyKey] = "create-1"
-            let first = try await http.call(.post, "/api/jobs/", headers: keyed, json: #"{"job_type": "a", "total_items": 1}"#)
+            let first = try await http.call(
+                .post, "/api/jobs/", headers: keyed, json: #"{"job_type": "a", "total_items": 1}"#)
             #expect(first.status == 201, "\(first.text)")
             #expect(first.headers[.location] != nil)
-            let again = try await http.call(.post, "/api/jobs/", headers: keyed, json: #"{ "total_items": 1, "job_type" : "a" }"#)
+            let again = try await http.call(
+                .post, "/api/jobs/", headers: keyed, json: #"{ "total_items": 1, "job_type" : "a" }"#)
             #expect(again.status == 201)
             #expect(again.headers[.idempotentReplayed] == "true")
             #expect(again.text == first.text)
-            let reused = try await http.call(.post, "/api/jobs/", headers: keyed, json: #"{"job_type": "b", "total_items": 1}"#)
+            let reused = try await http.call(
+                .post, "/api/jobs/", headers: keyed, json: #"{"job_type": "b", "total_items": 1}"#)
             #expect(reused.status == 422)
             let id = try #require(first["job_id"] as? String)
             keyed[.idempotencyKey] = "report-1"
@@ -272,11 +290,13 @@ extension TestClientProtocol {
             if let contentType { headers[.contentType] = contentType }
         }
         let response = try await execute(uri: uri, method: method, headers: headers, body: body)
-        return MatrixResponse(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+        return MatrixResponse(
+            status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
     }
 
     func createJob(_ headers: HTTPFields, total: Int = 10, type: String = "import") async throws -> String {
-        let response = try await call(.post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)}"#)
+        let response = try await call(
+            .post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)}"#)
         #expect(response.status == 201, "create failed: \(response.text)")
         return try #require(response["job_id"] as? String)
     }

@@ -25,8 +25,9 @@ func wireJSON(_ value: some Encodable) throws -> JSONValue {
             totalItems: 10, processedItems: 4, processedItemsDelta: 1, metadataPatch: ["a": 1, "gone": nil],
             stage: "s", message: "m",
             error: ItemIssue(entityKey: "SKU-1", errorType: "validation", message: "bad"),
-            warning: ItemIssue(entityKey: "SKU-2", errorType: "w", message: "meh", details: ["row": 2],
-                               entityType: "row", step: "check"),
+            warning: ItemIssue(
+                entityKey: "SKU-2", errorType: "w", message: "meh", details: ["row": 2],
+                entityType: "row", step: "check"),
             markStarted: true, markCompleted: false, markFailed: "boom")
         let json = try wireJSON(progress)
         #expect(
@@ -47,7 +48,9 @@ func wireJSON(_ value: some Encodable) throws -> JSONValue {
     }
 
     @Test func wholeNumbersAreEncodedAsIntegers() throws {
-        let data = try JobsClient.encode(["row": JSONValue.number(3), "price": 2.5, "big": .number(9_007_199_254_740_991)])
+        let data = try JobsClient.encode([
+            "row": JSONValue.number(3), "price": 2.5, "big": .number(9_007_199_254_740_991),
+        ])
         #expect(String(decoding: data, as: UTF8.self) == #"{"big":9007199254740991,"price":2.5,"row":3}"#)
     }
 
@@ -56,6 +59,7 @@ func wireJSON(_ value: some Encodable) throws -> JSONValue {
             String(decoding: try JobsClient.encode(CreateJobBody(jobType: "csv-import", totalItems: 3)), as: UTF8.self)
                 == #"{"job_type":"csv-import","total_items":3}"#)
         #expect(String(decoding: try JobsClient.encode(CancelBody(reason: nil)), as: UTF8.self) == "{}")
-        #expect(String(decoding: try JobsClient.encode(CancelBody(reason: "stop")), as: UTF8.self) == #"{"reason":"stop"}"#)
+        #expect(
+            String(decoding: try JobsClient.encode(CancelBody(reason: "stop")), as: UTF8.self) == #"{"reason":"stop"}"#)
     }
 }

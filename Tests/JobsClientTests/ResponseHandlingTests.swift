@@ -12,7 +12,8 @@ import Testing
             status: 409, retryAfter: nil,
             body: body(#"{"detail": "job job_1 is cancelled and accepts no more progress"}"#), jobID: "job_1")
         #expect(
-            outcome == .failure(.cancelled(jobID: "job_1", detail: "job job_1 is cancelled and accepts no more progress")))
+            outcome
+                == .failure(.cancelled(jobID: "job_1", detail: "job job_1 is cancelled and accepts no more progress")))
     }
 
     @Test func conflictWithoutAJobIsAnOrdinaryHTTPError() {
@@ -29,7 +30,9 @@ import Testing
 
     @Test(arguments: [408, 429, 502, 503, 504])
     func transientStatusesAreRetried(status: Int) {
-        guard case .retry(let after, _) = JobsClient.disposition(status: status, retryAfter: nil, body: Data(), jobID: "j")
+        guard
+            case .retry(let after, _) = JobsClient.disposition(
+                status: status, retryAfter: nil, body: Data(), jobID: "j")
         else {
             Issue.record("\(status) should be retried")
             return

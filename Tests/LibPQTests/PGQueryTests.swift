@@ -20,6 +20,7 @@ import Testing
     }
 
     @Test func unsafeRawInsertsText() {
+        // Safety: a constant.
         let query: PGQuery = "SELECT \(unsafeRaw: "count(*)") FROM t WHERE a = \(true)"
         #expect(query.sql == "SELECT count(*) FROM t WHERE a = $1")
         #expect(query.binds.first?.value == "t")
@@ -150,7 +151,8 @@ import Testing
             #expect(!shown.contains(form), "\(url) shows \(shown)")
         }
         // No fragment of the original secret part survives either.
-        if let range = url.range(of: ":", options: .backwards, range: url.startIndex..<(url.firstIndex(of: "@") ?? url.startIndex)),
+        if let range = url.range(
+            of: ":", options: .backwards, range: url.startIndex..<(url.firstIndex(of: "@") ?? url.startIndex)),
             url.hasPrefix("postgres"), let at = url.firstIndex(of: "@"), range.upperBound < at
         {
             let written = String(url[range.upperBound..<at])
@@ -164,6 +166,32 @@ import Testing
         #expect(shown.contains("user=u") && shown.contains("dbname=db") && shown.contains("password=********"))
         #expect(PGConfiguration.redacted("postgres://u:%zz@h/db").contains("not shown"))
         let secrets = PGConnection.secrets(in: "postgres://u:p%40ss-w0rd@h/db")
-        #expect(PGConnection.scrub("failed for p@ss-w0rd and p%40ss-w0rd", secrets: secrets) == "failed for ******** and ********")
+        #expect(
+            PGConnection.scrub("failed for p@ss-w0rd and p%40ss-w0rd", secrets: secrets)
+                == "failed for ******** and ********")
+    }
+}
+
+@Suite struct PGQueryCompositionTests {
+    @Test func fragmentsAreNumberedWhenAppended() {
+        let org = "org_a"
+        var query: PGQuery = "SELECT * FROM jobs WHERE organization_id = \(org)"
+        query.append(" AND job_type = \("import") AND total_items > \(5)")
+        query.append(" AND (created_at, job_id) < (\("2026-01-01")::timestamptz, \("job_x"))")
+        query.append(" LIMIT \(51)")
+        #expect(
+            query.sql
+                == "SELECT * FROM jobs WHERE organization_id = $1 AND job_type = $2 AND total_items > $3"
+                + " AND (created_at, job_id) < ($4::timestamptz, $5) LIMIT $6")
+        #expect(query.binds.map(\.value) == ["org_a", "import", "5", "2026-01-01", "job_x", "51"])
+    }
+
+    @Test func quotedTextKeepsItsDollars() {
+        let prefix: PGQuery = "SELECT \(1)::int AS a"
+        let combined = prefix + ", '$1 stays' AS b, \"$2col\" AS c, \(2)::int AS d"
+        #expect(combined.sql == "SELECT $1::int AS a, '$1 stays' AS b, \"$2col\" AS c, $2::int AS d")
+        #expect(combined.binds.count == 2)
+        #expect(PGQuery.renumbered("$1 + $10", by: 3) == "$4 + $13")
+        #expect(PGQuery.renumbered("$x and $", by: 3) == "$x and $")
     }
 }

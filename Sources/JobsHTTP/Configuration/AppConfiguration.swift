@@ -77,9 +77,12 @@ public struct AppConfiguration: Sendable {
         if let v = value("DB_POOL_TIMEOUT_MS") {
             config.poolAcquireTimeout = .milliseconds(try parseInt(v, name: "DB_POOL_TIMEOUT_MS", range: 1...600_000))
         }
-        if let v = value("DB_UNNAMED_STATEMENTS") { config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS") }
+        if let v = value("DB_UNNAMED_STATEMENTS") {
+            config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS")
+        }
         if let v = value("DB_STATEMENT_TIMEOUT_MS") {
-            config.statementTimeout = .milliseconds(try parseInt(v, name: "DB_STATEMENT_TIMEOUT_MS", range: 0...3_600_000))
+            config.statementTimeout = .milliseconds(
+                try parseInt(v, name: "DB_STATEMENT_TIMEOUT_MS", range: 0...3_600_000))
         }
         if let v = value("DB_LOCK_TIMEOUT_MS") {
             config.lockTimeout = .milliseconds(try parseInt(v, name: "DB_LOCK_TIMEOUT_MS", range: 0...3_600_000))
@@ -150,20 +153,31 @@ public struct AppConfiguration: Sendable {
             ("HOST", host), ("PORT", String(port)), ("DATABASE_URL", PGConfiguration.redacted(databaseURL)),
             ("APP_DATABASE_URL", appDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: DATABASE_URL)"),
             ("DB_ROLE", databaseRole), ("DB_POOL_SIZE", String(poolSize)),
-            ("DB_POOL_TIMEOUT_MS", String(poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds / 1_000_000_000_000_000)),
+            (
+                "DB_POOL_TIMEOUT_MS",
+                String(
+                    poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds
+                        / 1_000_000_000_000_000)
+            ),
             ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)),
             ("DB_STATEMENT_TIMEOUT_MS", String(Self.milliseconds(statementTimeout))),
             ("DB_LOCK_TIMEOUT_MS", String(Self.milliseconds(lockTimeout))),
             ("DB_MAX_PREPARED_STATEMENTS", String(maxPreparedStatements)),
             ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
             ("LOG_LEVEL", logLevel.rawValue), ("AUTH_CACHE_TTL_SECONDS", seconds(authCacheTTL)),
-            ("AUTH_FAILURE_BURST", String(authFailureBurst)), ("AUTH_FAILURES_PER_SECOND", String(authFailuresPerSecond)),
+            ("AUTH_FAILURE_BURST", String(authFailureBurst)),
+            ("AUTH_FAILURES_PER_SECOND", String(authFailuresPerSecond)),
             ("TRUSTED_ORIGINS", trustedOrigins.joined(separator: ",")),
             ("REQUEST_TIMEOUT_SECONDS", seconds(requestTimeout)), ("IDLE_TIMEOUT_SECONDS", seconds(idleTimeout)),
             ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
             ("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", seconds(idempotencyCleanupInterval)),
             ("PRUNE_AFTER", pruneAfter.map(seconds) ?? "off"), ("PRUNE_INTERVAL", seconds(pruneInterval)),
-            ("SLOW_QUERY_MS", String(slowQueryThreshold.components.seconds * 1000 + slowQueryThreshold.components.attoseconds / 1_000_000_000_000_000)),
+            (
+                "SLOW_QUERY_MS",
+                String(
+                    slowQueryThreshold.components.seconds * 1000 + slowQueryThreshold.components.attoseconds
+                        / 1_000_000_000_000_000)
+            ),
             ("MAX_EVENTS_PER_JOB", String(limits.maxEventsPerJob)),
         ]
     }
@@ -219,7 +233,8 @@ public struct AppConfiguration: Sendable {
 
     public static func parseInt(_ text: String, name: String, range: ClosedRange<Int>) throws -> Int {
         guard let v = Int(text), range.contains(v) else {
-            throw ConfigurationError(message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+            throw ConfigurationError(
+                message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
         }
         return v
     }
@@ -235,7 +250,8 @@ public struct AppConfiguration: Sendable {
     public static func parseLogLevel(_ text: String) throws -> Logger.Level {
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw ConfigurationError(
-                message: "LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\"")
+                message:
+                    "LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\"")
         }
         return level
     }

@@ -32,8 +32,12 @@ struct JobsController: Sendable {
             Route(method: .get, path: "/api/jobs/{job_id}/status", permission: .jobRead, handler: status),
             Route(method: .post, path: "/api/jobs/{job_id}/progress", permission: .jobCreate, handler: progress),
             Route(method: .post, path: "/api/jobs/{job_id}/cancel", permission: .jobCancel, handler: cancel),
-            Route(method: .get, path: "/api/jobs/{job_id}/errors", permission: .jobRead) { try await events($0, $1, kind: .error) },
-            Route(method: .get, path: "/api/jobs/{job_id}/warnings", permission: .jobRead) { try await events($0, $1, kind: .warning) },
+            Route(method: .get, path: "/api/jobs/{job_id}/errors", permission: .jobRead) {
+                try await events($0, $1, kind: .error)
+            },
+            Route(method: .get, path: "/api/jobs/{job_id}/warnings", permission: .jobRead) {
+                try await events($0, $1, kind: .warning)
+            },
         ]
     }
 
@@ -58,7 +62,12 @@ struct JobsController: Sendable {
             let job = Job(
                 organizationID: organization, jobID: JobID.generate(now: now), jobType: input.jobType,
                 totalItems: input.totalItems, metadata: input.metadata.jsonbOrdered, triggeredBy: triggeredBy, now: now)
-            return (job, RecordedResponse(status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON, location: "/api/jobs/\(job.jobID)"))
+            return (
+                job,
+                RecordedResponse(
+                    status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON,
+                    location: "/api/jobs/\(job.jobID)")
+            )
         }
         if !outcome.replayed { metrics?.jobCreated() }
         return respond(outcome.response, replayed: outcome.replayed)
@@ -96,7 +105,8 @@ struct JobsController: Sendable {
         let input = try ProgressRequest.parse(body).get()
         let id = try Self.jobID(context)
         let limits = self.limits
-        let response = try await write(request, tenant: tenant, jobID: id, key: key, body: body) { job, now throws(APIError) in
+        let response = try await write(request, tenant: tenant, jobID: id, key: key, body: body) {
+            job, now throws(APIError) in
             try ProgressRules.apply(input, to: &job, now: now, limits: limits)
         }
         metrics?.progressApplied()
@@ -148,7 +158,8 @@ struct JobsController: Sendable {
         let values = request.headers[values: .idempotencyKey]
         if values.count > 1 {
             throw APIError.validation([
-                ValidationIssue("header", ["Idempotency-Key"], msg: "Value error, send Idempotency-Key once", type: "value_error")
+                ValidationIssue(
+                    "header", ["Idempotency-Key"], msg: "Value error, send Idempotency-Key once", type: "value_error")
             ])
         }
         return try Idempotency.validateKey(values.first)
@@ -163,7 +174,10 @@ struct JobsController: Sendable {
                 of: id, kind: kind, in: tenant.organizationID, limit: limit, afterSeq: after)
         else { throw APIError.jobNotFound(id) }
         return JSONResponse.make(
-            .ok, JobJSON.page(events.map(JobJSON.event), next: next.map { Cursors.encodeEvents(afterSeq: $0, kind: kind, jobID: id) }))
+            .ok,
+            JobJSON.page(
+                events.map(JobJSON.event), next: next.map { Cursors.encodeEvents(afterSeq: $0, kind: kind, jobID: id) })
+        )
     }
 
     /// The path's job id; longer than 64 characters cannot exist → 404.

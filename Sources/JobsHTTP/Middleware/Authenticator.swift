@@ -74,7 +74,9 @@ public final class Authenticator: Sendable {
 
     // MARK: Failed lookups per address (token bucket)
 
-    private func refilled(_ bucket: (tokens: Double, at: ContinuousClock.Instant)?, now: ContinuousClock.Instant) -> Double {
+    private func refilled(_ bucket: (tokens: Double, at: ContinuousClock.Instant)?, now: ContinuousClock.Instant)
+        -> Double
+    {
         guard let bucket else { return failureBurst }
         let elapsed = now - bucket.at
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 import StrictJSON
 
-/// Outermost middleware: turns every error into the contract's JSON body and status.
+/// The second middleware, inside `RequestLogMiddleware` (the outermost): turns every error into
+/// the contract's JSON body and status.
 ///
 /// `APIError` maps directly (storage already turned database unavailability and timeouts into
 /// `APIError.unavailable` / `.busy`: `503` with `Retry-After`); Hummingbird's own HTTP errors

@@ -8,8 +8,10 @@ import Logging
 /// Expects nothing before it. Honours a sane `X-Request-ID` (1–128 of `A-Z a-z 0-9 . _ - :`)
 /// or generates one, echoes it on the response, and puts it in the context's logger. Logs the
 /// method, the route template (never the raw path: ids stay out of logs and metrics labels),
-/// status, duration and organization — never a token. Catches nothing: `ErrorMiddleware`
-/// inside it has already turned errors into responses.
+/// status, duration and organization — never a token. An error that reaches it becomes a
+/// response through `ErrorMiddleware.response(for:request:logger:)`, so every request is logged
+/// with a status; normally none does, because `ErrorMiddleware`, inside it, has already turned
+/// errors into responses.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
@@ -46,7 +48,8 @@ struct RequestLogMiddleware: RouterMiddleware {
             if let org = context.info.organizationID { metadata["organization_id"] = .string(org) }
             logger.info("request", metadata: metadata)
         }
-        metrics?.record(method: request.method.rawValue, route: route, status: Int(response.status.code), seconds: seconds)
+        metrics?.record(
+            method: request.method.rawValue, route: route, status: Int(response.status.code), seconds: seconds)
         return response
     }
 
@@ -54,7 +57,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         if let header, !header.isEmpty, header.utf8.count <= 128,
             header.utf8.allSatisfy({ c in
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                    || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: ":")
+                    || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: ":")
             })
         {
             return header

@@ -10,7 +10,8 @@ import JobsDomain
 /// `403` (see `CrossSiteGuard`).
 ///
 /// Expects `ErrorMiddleware` outside it. Sets `context.tenant`. Throws `APIError`. Permission
-/// checks stay in the handlers, after this and before the body is read.
+/// checks come after this, in the wrapper `RouteTable.register` puts around each handler, before
+/// the body is read.
 struct TenantMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
@@ -29,7 +30,9 @@ struct TenantMiddleware: RouterMiddleware {
         guard let principal = try await authenticator.authenticate(credential, clientAddress: clientAddress) else {
             throw APIError.unauthorized
         }
-        if case .sessionCookie = credential, crossSite.isCrossSite(method: request.method, authority: request.head.authority, headers: request.headers) {
+        if case .sessionCookie = credential,
+            crossSite.isCrossSite(method: request.method, authority: request.head.authority, headers: request.headers)
+        {
             throw CrossSiteGuard.refusal
         }
         let header = request.headers[values: HTTPField.Name.organizationID]

@@ -38,7 +38,8 @@ public final class AppMetrics: Sendable {
         acquireTimer = CoreMetrics.Timer(label: "db_pool_acquire_seconds", factory: factory)
         var terminal: [JobStatus: CoreMetrics.Counter] = [:]
         for status in JobStatus.allCases where status.isTerminal {
-            terminal[status] = CoreMetrics.Counter(label: "jobs_terminal_total", dimensions: [("status", status.rawValue)], factory: factory)
+            terminal[status] = CoreMetrics.Counter(
+                label: "jobs_terminal_total", dimensions: [("status", status.rawValue)], factory: factory)
         }
         terminalCounters = terminal
         pool.withLockedValue { $0 = client }
@@ -107,7 +108,8 @@ public final class AppMetrics: Sendable {
             Route(method: .get, path: "/metrics") { _, _ in
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: self.render())))
+                return Response(
+                    status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: self.render())))
             }
         ]
     }

@@ -4,7 +4,7 @@ import Logging
 import StrictJSON
 
 /// One JSON object per line on stdout: `{"ts":..., "level":..., "label":..., "msg":..., ...metadata}`.
-/// Used when stdout is not a terminal or `LOG_FORMAT=json`.
+/// Used when `LOG_FORMAT=json`, or when `LOG_FORMAT` is unset and stdout is not a terminal.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level

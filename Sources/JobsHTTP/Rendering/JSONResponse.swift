@@ -8,7 +8,8 @@ enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ value: JSONValue, headers extra: HTTPFields = [:]) -> Response {
         var headers = extra
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.compactJSON)))
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.compactJSON)))
     }
 
     /// `{"detail": "...", "code": "..."}` or, for 422, `{"detail": [{"loc", "msg", "type"}]}`.

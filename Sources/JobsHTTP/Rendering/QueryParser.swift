@@ -25,11 +25,13 @@ enum QueryParser {
         -> Int?
     {
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
-            issues.append(issue(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing"))
+            issues.append(
+                issue(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing"))
             return nil
         }
         if value < range.lowerBound {
-            issues.append(issue(name, "Input should be greater than or equal to \(range.lowerBound)", "greater_than_equal"))
+            issues.append(
+                issue(name, "Input should be greater than or equal to \(range.lowerBound)", "greater_than_equal"))
             return nil
         }
         if value > range.upperBound {
@@ -63,7 +65,8 @@ enum QueryParser {
                 if let s = checked(name, value, into: &issues) { filter.triggeredBy = s }
             case "created_after", "created_before":
                 guard let date = Timestamp.parse(value) else {
-                    issues.append(issue(name, "Input should be a valid RFC 3339 date-time with a time zone", "datetime_parsing"))
+                    issues.append(
+                        issue(name, "Input should be a valid RFC 3339 date-time with a time zone", "datetime_parsing"))
                     continue
                 }
                 if name == "created_after" { filter.createdAfter = date } else { filter.createdBefore = date }
@@ -91,7 +94,9 @@ enum QueryParser {
         return value
     }
 
-    static func eventPage(_ query: String?, kind: EventKind, jobID: String) throws(APIError) -> (limit: Int, afterSeq: Int64) {
+    static func eventPage(_ query: String?, kind: EventKind, jobID: String) throws(APIError) -> (
+        limit: Int, afterSeq: Int64
+    ) {
         var limit = 100
         var after: Int64 = 0
         var issues: [ValidationIssue] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JobsDomain
 import HummingbirdTesting
 import JobsStore
 import Logging
@@ -91,5 +92,32 @@ struct OpenAPIDocumentTests {
                 }
             }
         }
+    }
+
+    /// Every error code the server sends is listed in the document's `ErrorDetail`.
+    @Test func everyErrorCodeIsDocumented() throws {
+        let data = try #require(OpenAPIDocument.data)
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let errorDetail = try #require(schemas["ErrorDetail"] as? [String: Any])
+        let code = try #require((errorDetail["properties"] as? [String: Any])?["code"] as? [String: Any])
+        let listed = try #require(code["description"] as? String)
+        // One value of every case: a new case fails to compile here until it is added.
+        func covered(_ error: APIError) -> Bool {
+            switch error {
+            case .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .requestTimeout,
+                .payloadTooLarge, .unsupportedMediaType, .tooManyRequests, .validation, .unavailable, .busy:
+                return true
+            }
+        }
+        let all: [APIError] = [
+            .badRequest(""), .unauthorized, .forbidden(""), .notFound(""), .methodNotAllowed(allowed: []),
+            .conflict(""), .requestTimeout, .payloadTooLarge, .unsupportedMediaType, .tooManyRequests(""),
+            .unavailable, .busy,
+        ]
+        for error in all where covered(error) {
+            #expect(listed.contains("`\(error.code)`"), "\(error.code) is not in ErrorDetail.code")
+        }
+        #expect(listed.contains("`internal_error`"))
     }
 }

@@ -27,14 +27,14 @@ final class JobWriter: Sendable {
     typealias Outcome = WriteOutcome
     let database: Database
     let maxBatch: Int
-    private let state = NIOLockedValueBox(State())
+    private let state = NIOLockedValueBox(WriterQueues<Key, Waiter>())
 
     init(database: Database, maxBatch: Int = 128) {
         self.database = database
         self.maxBatch = maxBatch
     }
 
-    struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         var organization: String
         var jobID: String
     }
@@ -44,31 +44,19 @@ final class JobWriter: Sendable {
         case lead
     }
 
-    struct Waiter {
+    struct Waiter: Sendable {
         var item: Item
         var continuation: CheckedContinuation<Signal, Never>
     }
 
-    struct State {
-        var busy: Set<Key> = []
-        var queues: [Key: [Waiter]] = [:]
-    }
-
     func write(organization: String, jobID: String, _ item: Item) async throws -> Outcome {
         let key = Key(organization: organization, jobID: jobID)
-        let leadNow = state.withLockedValue { $0.busy.insert(key).inserted }
-        if !leadNow {
+        if !state.withLockedValue({ $0.arrive(key) }) {
             let signal = await withCheckedContinuation { (continuation: CheckedContinuation<Signal, Never>) in
-                let queued = state.withLockedValue { s -> Bool in
-                    // The leader may have finished between the two locks: then lead ourselves.
-                    if !s.busy.contains(key) {
-                        s.busy.insert(key)
-                        return false
-                    }
-                    s.queues[key, default: []].append(Waiter(item: item, continuation: continuation))
-                    return true
+                let enqueued = state.withLockedValue {
+                    $0.enqueue(Waiter(item: item, continuation: continuation), for: key)
                 }
-                if !queued { continuation.resume(returning: .lead) }
+                if enqueued == .leadNow { continuation.resume(returning: .lead) }
             }
             if case .done(let result) = signal { return try result.get() }
         }
@@ -78,13 +66,7 @@ final class JobWriter: Sendable {
     /// Runs one batch (our item plus what is queued), delivers the others' results, and passes
     /// leadership on.
     private func lead(_ key: Key, own: Item) async throws -> Outcome {
-        let others = state.withLockedValue { s -> [Waiter] in
-            let queued = s.queues[key] ?? []
-            let taken = Array(queued.prefix(maxBatch - 1))
-            let rest = Array(queued.dropFirst(taken.count))
-            s.queues[key] = rest.isEmpty ? nil : rest
-            return taken
-        }
+        let others = state.withLockedValue { $0.takeBatch(for: key, max: maxBatch) }
         let items = [own] + others.map(\.item)
         let results: [Result<Outcome, any Error>]
         do {
@@ -95,16 +77,7 @@ final class JobWriter: Sendable {
         for (waiter, result) in zip(others, results.dropFirst()) {
             waiter.continuation.resume(returning: .done(result))
         }
-        let next = state.withLockedValue { s -> Waiter? in
-            guard var queue = s.queues[key], !queue.isEmpty else {
-                s.queues[key] = nil
-                s.busy.remove(key)
-                return nil
-            }
-            let first = queue.removeFirst()
-            s.queues[key] = queue.isEmpty ? nil : queue
-            return first
-        }
+        let next = state.withLockedValue { $0.finish(key) }
         next?.continuation.resume(returning: .lead)
         return try results[0].get()
     }

@@ -56,9 +56,7 @@ public enum Cursors {
     }
 
     static func base64url(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(text.utf8)
     }
 
     static func unbase64url(_ text: String) -> String? {

@@ -38,6 +38,14 @@ public enum Idempotency {
             msg: "Value error, this Idempotency-Key was already used for a different request", type: "value_error")
     ])
 
+    /// The answer to a request whose key already holds `recorded`, made by a request with hash
+    /// `hash`: the same request gets the recorded response again, another one the reuse error.
+    public static func answer(_ guarded: IdempotencyGuard, recorded: RecordedResponse, hash: [UInt8])
+        -> Result<WriteOutcome, APIError>
+    {
+        hash == guarded.requestHash ? .success(WriteOutcome(response: recorded, replayed: true)) : .failure(reuseError)
+    }
+
     /// Two requests with one key are the same request when method, path and body hash agree.
     public static func guardOf(key: String?, method: String, path: String, body: JSONValue?) -> IdempotencyGuard? {
         key.map {

@@ -59,11 +59,9 @@ public func buildApplication(
     let router = buildRouter(
         configuration: configuration, backend: backend, expectedMigration: expectedMigration, drain: drain,
         metrics: metrics, logger: logger)
-    let idle = configuration.idleTimeout.components
     var app = Application(
         router: router,
-        server: .http1(
-            configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.inNanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(backend.services)

@@ -15,8 +15,8 @@ struct IdempotencyStore: Sendable {
 
     enum Claim {
         case claimed
-        case replay(RecordedResponse)
-        case mismatch
+        /// The key already holds the response of a request with this hash.
+        case recorded(hash: [UInt8], response: RecordedResponse)
     }
 
     /// Claims the key inside the caller's transaction, or finds the response recorded for it.
@@ -40,7 +40,7 @@ struct IdempotencyStore: Sendable {
             // Only possible if the record expired and vanished between the statements.
             throw APIError.conflict("A request with this Idempotency-Key is in progress; retry shortly")
         }
-        return stored.hash == guarded.requestHash ? .replay(stored.response) : .mismatch
+        return .recorded(hash: stored.hash, response: stored.response)
     }
 
     /// The recorded response of a key, if it has one.
@@ -90,10 +90,11 @@ struct IdempotencyStore: Sendable {
         try await Database.retryingConflicts {
             try await database.transaction(organization: organization) { tx in
                 if let guarded {
-                    switch try await Self.claim(tx, organization: organization, guarded) {
-                    case .claimed: break
-                    case .replay(let stored): return (stored, true)
-                    case .mismatch: throw Idempotency.reuseError
+                    if case .recorded(let hash, let response) = try await Self.claim(
+                        tx, organization: organization, guarded)
+                    {
+                        let replay = try Idempotency.answer(guarded, recorded: response, hash: hash).get()
+                        return (replay.response, true)
                     }
                 }
                 let response = try await work(tx)

@@ -116,11 +116,10 @@ final class JobWriter: Sendable {
                 if let guarded = item.guarded {
                     if let earlier = keys[guarded.key] {
                         if let outcome = earlier.outcome {
-                            if earlier.hash == guarded.requestHash {
-                                results.append(.success(Outcome(response: outcome.response, replayed: true)))
-                            } else {
-                                results.append(.failure(Idempotency.reuseError))
-                            }
+                            results.append(
+                                Idempotency.answer(guarded, recorded: outcome.response, hash: earlier.hash).mapError {
+                                    $0
+                                })
                             continue
                         }
                         // An earlier request of this batch failed with this key: the key is free
@@ -129,11 +128,8 @@ final class JobWriter: Sendable {
                         switch try await IdempotencyStore.claim(tx, organization: key.organization, guarded) {
                         case .claimed:
                             claimOrder.append(guarded.key)
-                        case .replay(let stored):
-                            results.append(.success(Outcome(response: stored, replayed: true)))
-                            continue
-                        case .mismatch:
-                            results.append(.failure(Idempotency.reuseError))
+                        case .recorded(let hash, let response):
+                            results.append(Idempotency.answer(guarded, recorded: response, hash: hash).mapError { $0 })
                             continue
                         }
                     }
@@ -186,11 +182,8 @@ final class JobWriter: Sendable {
             if let guarded = item.guarded,
                 let stored = try await IdempotencyStore.lookup(tx, organization: key.organization, key: guarded.key)
             {
-                if stored.hash == guarded.requestHash {
-                    results.append(.success(Outcome(response: stored.response, replayed: true)))
-                } else {
-                    results.append(.failure(Idempotency.reuseError))
-                }
+                results.append(
+                    Idempotency.answer(guarded, recorded: stored.response, hash: stored.hash).mapError { $0 })
                 continue
             }
             results.append(.failure(APIError.jobNotFound(key.jobID)))

@@ -64,8 +64,7 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
     ) async throws -> WriteOutcome {
         try state.withLockedValue { state in
             if let guarded, let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)] {
-                guard recorded.hash == guarded.requestHash else { throw Idempotency.reuseError }
-                return WriteOutcome(response: recorded.response, replayed: true)
+                return try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get()
             }
             let (job, response) = make()
             state.jobs[JobKey(organization: organization, jobID: job.jobID)] = (job, [])
@@ -127,8 +126,7 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
             if let guarded = change.guarded,
                 let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)]
             {
-                guard recorded.hash == guarded.requestHash else { throw Idempotency.reuseError }
-                return WriteOutcome(response: recorded.response, replayed: true)
+                return try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get()
             }
             let key = JobKey(organization: organization, jobID: jobID)
             guard var stored = state.jobs[key] else { throw APIError.jobNotFound(jobID) }

@@ -41,8 +41,7 @@ struct HealthController: Sendable {
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json"
         if status == .serviceUnavailable { headers[.retryAfter] = "5" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return JSONResponse.text(status, ByteBuffer(string: body), headers: headers)
     }
 }

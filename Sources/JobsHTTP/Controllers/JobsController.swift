@@ -143,15 +143,13 @@ struct JobsController: Sendable {
 
     func respond(_ stored: RecordedResponse, replayed: Bool) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json"
         if replayed {
             headers[.idempotentReplayed] = "true"
             metrics?.idempotentReplay()
         }
         if let location = stored.location { headers[.location] = location }
-        return Response(
-            status: HTTPResponse.Status(code: stored.status), headers: headers,
-            body: .init(byteBuffer: ByteBuffer(string: stored.body)))
+        return JSONResponse.text(
+            HTTPResponse.Status(code: stored.status), ByteBuffer(string: stored.body), headers: headers)
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {

@@ -13,9 +13,7 @@ struct OpenAPIController: Sendable {
                 guard let document = OpenAPIDocument.buffer else {
                     throw APIError.notFound("The OpenAPI document is not installed with this binary")
                 }
-                var headers = HTTPFields()
-                headers[.contentType] = "application/json"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: document))
+                return JSONResponse.text(.ok, document)
             }
         ]
     }

@@ -79,7 +79,7 @@ public final class Authenticator: Sendable {
     {
         guard let bucket else { return failureBurst }
         let elapsed = now - bucket.at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return min(failureBurst, bucket.tokens + seconds * failuresPerSecond)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JobsDomain
 import Logging
 
 /// Outermost middleware: one structured log line per request, and the request id.
@@ -37,7 +38,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         // its next request into a closing socket.
         if drain?.isDraining == true { response.headers[.connection] = "close" }
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let route = context.endpointPath ?? "unmatched"
         if logger.logLevel <= .info {
             var metadata: Logger.Metadata = [

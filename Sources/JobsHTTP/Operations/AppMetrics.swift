@@ -85,8 +85,7 @@ public final class AppMetrics: Sendable {
 
     /// Records one pool acquire (wired into `PGConfiguration.acquireObserver`).
     public func poolAcquired(after wait: Duration) {
-        acquireTimer.recordNanoseconds(
-            wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000)
+        acquireTimer.recordNanoseconds(wait.inNanoseconds)
     }
 
     // MARK: Exposition

@@ -3,13 +3,19 @@ import JobsDomain
 import NIOCore
 import StrictJSON
 
-/// Building JSON responses from `JSONValue` (our serializer: exact numbers, nulls kept).
+/// The one way JSON responses are built: from a `JSONValue` (our serializer: exact numbers,
+/// nulls kept) or from JSON text already rendered (recorded responses, fixed bodies, the
+/// OpenAPI document).
 enum JSONResponse {
-    static func make(_ status: HTTPResponse.Status, _ value: JSONValue, headers extra: HTTPFields = [:]) -> Response {
+    static func make(_ status: HTTPResponse.Status, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {
+        text(status, ByteBuffer(string: value.compactJSON), headers: headers)
+    }
+
+    /// A response whose body is JSON text already rendered.
+    static func text(_ status: HTTPResponse.Status, _ body: ByteBuffer, headers extra: HTTPFields = [:]) -> Response {
         var headers = extra
         headers[.contentType] = "application/json"
-        return Response(
-            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.compactJSON)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// `{"detail": "...", "code": "..."}` or, for 422, `{"detail": [{"loc", "msg", "type"}]}`.

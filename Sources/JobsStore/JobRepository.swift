@@ -6,12 +6,8 @@ import StrictJSON
 /// The SQL of jobs and their events. Every statement filters by organization and runs with
 /// `app.organization_id` set for its transaction (`Database.read`, `Database.lockedJob`, or the
 /// caller's `Database.transaction`), so RLS backs every filter.
-public struct JobRepository: Sendable {
-    public let database: Database
-
-    public init(database: Database) {
-        self.database = database
-    }
+struct JobRepository: Sendable {
+    let database: Database
 
     static let columns = """
         organization_id, job_id, job_type, status, total_items, processed_items, failed_items, warned_items,
@@ -23,12 +19,12 @@ public struct JobRepository: Sendable {
     // MARK: Create and read
 
     /// Inserts a new job (inside the caller's tenant transaction).
-    public func create(_ job: Job, _ tx: PGLease) async throws {
+    func create(_ job: Job, _ tx: PGLease) async throws {
         try await tx.query(Self.insertJobQuery(job))
     }
 
     /// Inserts a new job in one round trip (its own implicit transaction).
-    public func create(_ job: Job) async throws {
+    func create(_ job: Job) async throws {
         _ = try await database.read(organization: job.organizationID, [Self.insertJobQuery(job)])
     }
 
@@ -43,7 +39,7 @@ public struct JobRepository: Sendable {
     }
 
     /// The job with its most recent 100 errors and warnings, or nil (one round trip).
-    public func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
+    func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
         let results = try await database.read(
             organization: organization,
             [
@@ -55,7 +51,7 @@ public struct JobRepository: Sendable {
     }
 
     /// The job row alone (the cheap status view), or nil (one round trip).
-    public func jobRow(_ id: String, in organization: String) async throws -> Job? {
+    func jobRow(_ id: String, in organization: String) async throws -> Job? {
         let results = try await database.read(
             organization: organization, [Self.selectJob(id, organization: organization, lock: false)])
         return try results[0].first.map(Self.decodeJob)
@@ -92,7 +88,7 @@ public struct JobRepository: Sendable {
     // MARK: List
 
     /// One page, newest first, and the cursor of the next page (nil on the last).
-    public func list(_ filter: ListFilter, in organization: String) async throws -> ([Job], ListCursor?) {
+    func list(_ filter: ListFilter, in organization: String) async throws -> ([Job], ListCursor?) {
         // The statement is assembled from fragments whose values are all bound.
         // Safety: the column list is a constant of this file.
         var query: PGQuery = "SELECT \(unsafeRaw: Self.columns) FROM jobs WHERE organization_id = \(organization)"
@@ -123,7 +119,7 @@ public struct JobRepository: Sendable {
     // MARK: Events pages
 
     /// Events of one kind after `afterSeq`, oldest first; nil when the job does not exist.
-    public func events(
+    func events(
         of id: String, kind: EventKind, in organization: String, limit: Int, afterSeq: Int64
     ) async throws -> ([JobEvent], Int64?)? {
         let results = try await database.read(

@@ -38,24 +38,18 @@ struct DatabaseOptions: ParsableArguments {
         help: "Override any setting of the configuration table, e.g. --set DB_POOL_SIZE=32 (repeatable).")
     var overrides: [String] = []
 
-    /// The environment with `--set NAME=VALUE` applied over it.
-    func environment() throws -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        for override in overrides {
-            let parts = override.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw ConfigurationError(message: "--set takes NAME=VALUE, got \"\(override)\"")
-            }
-            environment[String(parts[0])] = String(parts[1])
-        }
-        return environment
+    /// `--set NAME=VALUE` (NAME must be a setting of the configuration table), then the flags
+    /// above over them: the command line's layer, which beats the environment.
+    func overrideValues() throws -> [String: String] {
+        var values = try AppConfiguration.overrides(fromAssignments: overrides)
+        if let databaseURL { values["DATABASE_URL"] = databaseURL }
+        if let migrationsDirectory { values["MIGRATIONS_DIR"] = migrationsDirectory }
+        if let logLevel { values["LOG_LEVEL"] = logLevel }
+        return values
     }
 
     func configuration() throws -> AppConfiguration {
-        var config = try AppConfiguration.fromEnvironment(try environment())
-        if let databaseURL { config.databaseURL = databaseURL }
-        if let migrationsDirectory { config.migrationsDirectory = migrationsDirectory }
-        if let logLevel { config.logLevel = try AppConfiguration.parseLogLevel(logLevel) }
+        let config = try AppConfiguration.read(overrides: try overrideValues())
         if let url = config.databaseURL { try PGClient.validate(connectionString: url) }
         if let url = config.appDatabaseURL { try PGClient.validate(connectionString: url) }
         return config

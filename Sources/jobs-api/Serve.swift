@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
             if let host { config.host = host }
             if let port { config.port = try AppConfiguration.parsePort(String(port), name: "--port") }
             let level = config.logLevel
-            let json = JSONLogHandler.wantsJSON(format: try database.environment()["LOG_FORMAT"])
+            let json = JSONLogHandler.wantsJSON(format: config.logFormat?.rawValue)
             LoggingSystem.bootstrap { label in
                 if json { return JSONLogHandler(label: label, level: level) }
                 var handler = StreamLogHandler.standardOutput(label: label)
@@ -161,7 +161,7 @@ struct Migrate: AsyncParsableCommand {
                 }
                 // The server login role's password comes from APP_DB_PASSWORD; set it in the
                 // environment (`--set APP_DB_PASSWORD=...` would put it where `ps` shows it).
-                if let password = try database.environment()["APP_DB_PASSWORD"], !password.isEmpty {
+                if let password = config.appDatabasePassword {
                     try await AdminService(database: Database(client: client)).setServerPassword(password)
                     printError("set the password of jobs_api_server (from APP_DB_PASSWORD)")
                 }

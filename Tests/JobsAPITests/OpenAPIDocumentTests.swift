@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import JobsDomain
 import HummingbirdTesting
+import JobsDomain
 import JobsStore
 import Logging
 import OpenAPIKit

@@ -1,10 +1,13 @@
+import Configuration
 import Foundation
 import JobsDomain
 import LibPQ
 import Logging
 
 /// Every setting of the service. Each one comes from an environment variable, may be
-/// overridden by a command-line flag, and has a default that works on a developer machine.
+/// overridden on the command line (`--set NAME=VALUE`, or a flag), and has a default that works
+/// on a developer machine. `AppConfiguration.settings` (the table at the end of this file) is the
+/// one list of them: reading, the start-up summary and the README's table all come from it.
 public struct AppConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -15,6 +18,8 @@ public struct AppConfiguration: Sendable {
     /// a member of `jobs_api_app` only). nil: `serve` falls back to `databaseURL` and warns when
     /// that role has more rights than the app needs.
     public var appDatabaseURL: String?
+    /// Read by `migrate`: the password it sets for `jobs_api_server`. Never logged.
+    public var appDatabasePassword: String?
     /// Non-owner role the server switches to after connecting (`SET ROLE`); empty = none.
     public var databaseRole = "jobs_api_app"
     public var poolSize = 10
@@ -30,6 +35,8 @@ public struct AppConfiguration: Sendable {
     public var maxPreparedStatements = 256
     public var migrationsDirectory: String?
     public var logLevel: Logger.Level = .info
+    /// nil: JSON when stdout is not a terminal, else text.
+    public var logFormat: LogFormat?
     /// How long an authenticated token is trusted without asking the database (at most 30 s,
     /// so a revoked key stops working within that time).
     public var authCacheTTL: Duration = .seconds(10)
@@ -63,123 +70,93 @@ public struct AppConfiguration: Sendable {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> AppConfiguration
     {
+        try read(environment: environment, overrides: [:])
+    }
+
+    /// Reads every setting of `settings` through swift-configuration: `overrides` (the command
+    /// line's `--set NAME=VALUE` and flags) beat `environment`; an empty value counts as unset
+    /// (except `DB_ROLE`); a bad value throws `ConfigurationError` naming the setting.
+    public static func read(
+        environment: [String: String] = ProcessInfo.processInfo.environment, overrides: [String: String]
+    ) throws -> AppConfiguration {
+        let table = settings
+        let known = Set(table.map(\.name))
+        if let unknown = overrides.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError(message: "unknown setting \"\(unknown)\"; \(settingNames)")
+        }
+        let lookup = Self.lookup(table, environment: environment, overrides: overrides)
         var config = AppConfiguration()
-        func value(_ name: String) -> String? {
-            guard let v = environment[name], !v.isEmpty else { return nil }
-            return v
-        }
-        if let v = value("HOST") { config.host = v }
-        if let v = value("PORT") { config.port = try parsePort(v, name: "PORT") }
-        config.databaseURL = PGConfiguration.connectionStringFromEnvironment(environment)
-        if let v = value("APP_DATABASE_URL") { config.appDatabaseURL = v }
-        if let v = environment["DB_ROLE"] { config.databaseRole = v }
-        if let v = value("DB_POOL_SIZE") { config.poolSize = try parseInt(v, name: "DB_POOL_SIZE", range: 1...1000) }
-        if let v = value("DB_POOL_TIMEOUT_MS") {
-            config.poolAcquireTimeout = .milliseconds(try parseInt(v, name: "DB_POOL_TIMEOUT_MS", range: 1...600_000))
-        }
-        if let v = value("DB_UNNAMED_STATEMENTS") {
-            config.unnamedStatements = try parseBool(v, name: "DB_UNNAMED_STATEMENTS")
-        }
-        if let v = value("DB_STATEMENT_TIMEOUT_MS") {
-            config.statementTimeout = .milliseconds(
-                try parseInt(v, name: "DB_STATEMENT_TIMEOUT_MS", range: 0...3_600_000))
-        }
-        if let v = value("DB_LOCK_TIMEOUT_MS") {
-            config.lockTimeout = .milliseconds(try parseInt(v, name: "DB_LOCK_TIMEOUT_MS", range: 0...3_600_000))
-        }
-        if let v = value("DB_MAX_PREPARED_STATEMENTS") {
-            config.maxPreparedStatements = try parseInt(v, name: "DB_MAX_PREPARED_STATEMENTS", range: 16...100_000)
-        }
-        if let v = value("MIGRATIONS_DIR") { config.migrationsDirectory = v }
-        if let v = value("LOG_LEVEL") { config.logLevel = try parseLogLevel(v) }
-        if let v = value("AUTH_CACHE_TTL_SECONDS") {
-            config.authCacheTTL = .seconds(try parseInt(v, name: "AUTH_CACHE_TTL_SECONDS", range: 0...30))
-        }
-        if let v = value("AUTH_FAILURE_BURST") {
-            config.authFailureBurst = try parseInt(v, name: "AUTH_FAILURE_BURST", range: 0...1_000_000)
-        }
-        if let v = value("AUTH_FAILURES_PER_SECOND") {
-            config.authFailuresPerSecond = try parseInt(v, name: "AUTH_FAILURES_PER_SECOND", range: 1...1_000_000)
-        }
-        if let v = value("TRUSTED_ORIGINS") {
-            let origins = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
-                throw ConfigurationError(
-                    message: "TRUSTED_ORIGINS must list origins like https://dash.example.com, got \"\(origin)\"")
-            }
-            config.trustedOrigins = origins
-        }
-        if let v = value("REQUEST_TIMEOUT_SECONDS") {
-            config.requestTimeout = .seconds(try parseInt(v, name: "REQUEST_TIMEOUT_SECONDS", range: 1...3600))
-        }
-        if let v = value("IDLE_TIMEOUT_SECONDS") {
-            config.idleTimeout = .seconds(try parseInt(v, name: "IDLE_TIMEOUT_SECONDS", range: 1...3600))
-        }
-        if let v = value("SHUTDOWN_GRACE_SECONDS") {
-            config.shutdownGrace = .seconds(try parseInt(v, name: "SHUTDOWN_GRACE_SECONDS", range: 0...3600))
-        }
-        if let v = value("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS") {
-            config.idempotencyCleanupInterval = .seconds(
-                try parseInt(v, name: "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", range: 1...86400))
-        }
-        if let v = value("PRUNE_AFTER") {
-            guard let d = DurationParser.parse(v), d > .zero else {
-                throw ConfigurationError(message: "PRUNE_AFTER must look like 90d, 12h or 30m, got \"\(v)\"")
-            }
-            config.pruneAfter = d
-        }
-        if let v = value("PRUNE_INTERVAL") {
-            guard let d = DurationParser.parse(v), d > .zero else {
-                throw ConfigurationError(message: "PRUNE_INTERVAL must look like 1h, 30m or 600s, got \"\(v)\"")
-            }
-            config.pruneInterval = d
-        }
-        if let v = value("LOG_FORMAT"), !["json", "text"].contains(v.lowercased()) {
-            throw ConfigurationError(message: "LOG_FORMAT must be json or text, got \"\(v)\"")
-        }
-        if let v = value("SLOW_QUERY_MS") {
-            config.slowQueryThreshold = .milliseconds(try parseInt(v, name: "SLOW_QUERY_MS", range: 0...3_600_000))
-        }
-        if let v = value("MAX_EVENTS_PER_JOB") {
-            config.limits.maxEventsPerJob = Int64(try parseInt(v, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))
+        for setting in table {
+            guard let text = lookup(setting), !text.isEmpty || setting.emptyIsAValue else { continue }
+            try setting.apply(&config, text)
         }
         return config
     }
 
-    /// Every setting as (name, value) for the start-up log line, with secrets masked.
+    /// Parses repeated `--set NAME=VALUE` arguments; NAME must be a setting of the table.
+    public static func overrides(fromAssignments assignments: [String]) throws -> [String: String] {
+        let known = Set(settings.map(\.name))
+        var overrides: [String: String] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ConfigurationError(message: "--set takes NAME=VALUE, got \"\(assignment)\"")
+            }
+            let name = String(parts[0])
+            guard known.contains(name) else {
+                throw ConfigurationError(message: "--set \(name): unknown setting \"\(name)\"; \(settingNames)")
+            }
+            overrides[name] = String(parts[1])
+        }
+        return overrides
+    }
+
+    static var settingNames: String {
+        "the settings are " + settings.map(\.name).joined(separator: ", ")
+    }
+
+    /// The text of each setting: swift-configuration's reader over the overrides (an in-memory
+    /// provider) and then the environment (its environment-variables provider). Secrets are
+    /// marked as such, so its access reports redact them. Before macOS 15 (where the library is
+    /// unavailable) the same two layers are read directly.
+    static func lookup(_ table: [Setting], environment: [String: String], overrides: [String: String])
+        -> (Setting) -> String?
+    {
+        guard #available(macOS 15, iOS 18, tvOS 18, watchOS 11, visionOS 2, *) else {
+            return { overrides[$0.name] ?? environment[$0.name] }
+        }
+        let secrets = Set(table.filter(\.isSecret).map(\.name))
+        let commandLine = InMemoryProvider(
+            name: "command line",
+            values: Dictionary(
+                uniqueKeysWithValues: overrides.map { name, value in
+                    (AbsoluteConfigKey([name]), ConfigValue(.string(value), isSecret: secrets.contains(name)))
+                }))
+        let reader = ConfigReader(providers: [
+            commandLine,
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secrets)),
+        ])
+        // One key component, the variable's name: the environment provider looks it up verbatim.
+        return { reader.string(forKey: ConfigKey([$0.name]), isSecret: $0.isSecret) }
+    }
+
+    /// Every setting as (name, value) for the start-up log line, with secrets masked; the rows
+    /// of `settings` that are logged, in its order.
     public var summary: [(String, String)] {
-        func seconds(_ d: Duration) -> String { "\(d.components.seconds)s" }
-        return [
-            ("HOST", host), ("PORT", String(port)), ("DATABASE_URL", PGConfiguration.redacted(databaseURL)),
-            ("APP_DATABASE_URL", appDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: DATABASE_URL)"),
-            ("DB_ROLE", databaseRole), ("DB_POOL_SIZE", String(poolSize)),
-            (
-                "DB_POOL_TIMEOUT_MS",
-                String(
-                    poolAcquireTimeout.components.seconds * 1000 + poolAcquireTimeout.components.attoseconds
-                        / 1_000_000_000_000_000)
-            ),
-            ("DB_UNNAMED_STATEMENTS", String(unnamedStatements)),
-            ("DB_STATEMENT_TIMEOUT_MS", String(Self.milliseconds(statementTimeout))),
-            ("DB_LOCK_TIMEOUT_MS", String(Self.milliseconds(lockTimeout))),
-            ("DB_MAX_PREPARED_STATEMENTS", String(maxPreparedStatements)),
-            ("MIGRATIONS_DIR", resolvedMigrationsDirectory()),
-            ("LOG_LEVEL", logLevel.rawValue), ("AUTH_CACHE_TTL_SECONDS", seconds(authCacheTTL)),
-            ("AUTH_FAILURE_BURST", String(authFailureBurst)),
-            ("AUTH_FAILURES_PER_SECOND", String(authFailuresPerSecond)),
-            ("TRUSTED_ORIGINS", trustedOrigins.joined(separator: ",")),
-            ("REQUEST_TIMEOUT_SECONDS", seconds(requestTimeout)), ("IDLE_TIMEOUT_SECONDS", seconds(idleTimeout)),
-            ("SHUTDOWN_GRACE_SECONDS", seconds(shutdownGrace)),
-            ("IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", seconds(idempotencyCleanupInterval)),
-            ("PRUNE_AFTER", pruneAfter.map(seconds) ?? "off"), ("PRUNE_INTERVAL", seconds(pruneInterval)),
-            (
-                "SLOW_QUERY_MS",
-                String(
-                    slowQueryThreshold.components.seconds * 1000 + slowQueryThreshold.components.attoseconds
-                        / 1_000_000_000_000_000)
-            ),
-            ("MAX_EVENTS_PER_JOB", String(limits.maxEventsPerJob)),
-        ]
+        Self.settings.compactMap { setting in setting.show.map { (setting.name, $0(self)) } }
+    }
+
+    /// The configuration table of the README (Markdown), rendered from `settings`.
+    static func markdownTable() -> String {
+        var lines = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
+        for setting in settings {
+            let cells = [
+                "`\(setting.name)`", setting.flag.map { "`\($0)`" } ?? "", setting.defaultValue.markdown,
+                setting.meaning,
+            ]
+            lines.append("|" + cells.map { $0.isEmpty ? " " : " \($0) " }.joined(separator: "|") + "|")
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {
@@ -254,6 +231,223 @@ public struct AppConfiguration: Sendable {
                     "LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\"")
         }
         return level
+    }
+}
+
+extension AppConfiguration {
+    /// `LOG_FORMAT`.
+    public enum LogFormat: String, Sendable {
+        case json, text
+    }
+
+    /// One row of the configuration table: the environment variable (also the name `--set`
+    /// takes), the flag that sets it too, the default as the README shows it, what it means
+    /// (README Markdown), how its text is parsed, validated and stored, and how it is logged.
+    struct Setting {
+        enum Default {
+            /// A value the setting's parser accepts; the same as `AppConfiguration()`'s.
+            case value(String)
+            /// Prose: the setting is unset by default.
+            case prose(String)
+
+            var markdown: String {
+                switch self {
+                case .value(let text): "`\(text)`"
+                case .prose(let text): text
+                }
+            }
+        }
+
+        var name: String
+        var flag: String?
+        var defaultValue: Default
+        var meaning: String
+        /// Marked secret to swift-configuration (its access reports redact it).
+        var isSecret = false
+        /// An empty value is a value (`DB_ROLE=`: no role); for the others empty means unset.
+        var emptyIsAValue = false
+        var apply: (inout AppConfiguration, String) throws -> Void
+        /// The value in the start-up summary (secrets masked); nil: not logged.
+        var show: ((AppConfiguration) -> String)?
+    }
+
+    /// The configuration table, in the README's order.
+    static var settings: [Setting] {
+        [
+            Setting(
+                name: "DATABASE_URL", flag: "--database-url", defaultValue: .prose("(libpq's `PG*` variables)"),
+                meaning:
+                    "libpq URI (`postgres://user:pass@host:5432/db`) or conninfo (`host=... dbname=...`). When unset, libpq reads `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD` itself.",
+                isSecret: true, apply: { $0.databaseURL = $1 }, show: { PGConfiguration.redacted($0.databaseURL) }),
+            Setting(
+                name: "APP_DATABASE_URL", defaultValue: .prose("(unset: `DATABASE_URL`)"),
+                meaning:
+                    "what `serve` logs in with — a role that can only do what the app does: `jobs_api_server`, which `migrate` creates (a member of `jobs_api_app` only, no other rights), e.g. `postgres://jobs_api_server:PASS@host/db` or `user=jobs_api_server`. `migrate` and the admin commands keep using `DATABASE_URL` (the owner). Without it, `serve` logs in with `DATABASE_URL` and logs a warning when that role is a superuser, owns the tables or bypasses RLS.",
+                isSecret: true, apply: { $0.appDatabaseURL = $1 },
+                show: { $0.appDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: DATABASE_URL)" }),
+            Setting(
+                name: "APP_DB_PASSWORD", defaultValue: .prose("(unset)"),
+                meaning:
+                    "read by `migrate`: sets the password of `jobs_api_server` (sent as a SCRAM verifier computed client-side, never in clear)",
+                isSecret: true, apply: { $0.appDatabasePassword = $1 }),
+            Setting(
+                name: "HOST", flag: "serve --host", defaultValue: .value("127.0.0.1"),
+                meaning: "address the server listens on", apply: { $0.host = $1 }, show: { $0.host }),
+            Setting(
+                name: "PORT", flag: "serve --port", defaultValue: .value("8080"), meaning: "port the server listens on",
+                apply: { $0.port = try parsePort($1, name: "PORT") }, show: { String($0.port) }),
+            Setting(
+                name: "DB_ROLE", defaultValue: .value("jobs_api_app"),
+                meaning:
+                    "role `serve` switches to after connecting (`SET ROLE`); empty = stay the login role. Admin commands and `migrate` always run as the login (owner) role.",
+                emptyIsAValue: true, apply: { $0.databaseRole = $1 }, show: { $0.databaseRole }),
+            integerSetting("DB_POOL_SIZE", 1...1000, "10", "most connections the server opens", \.poolSize),
+            millisecondsSetting(
+                "DB_POOL_TIMEOUT_MS", 1...600_000, "5000",
+                "how long a request waits for a free connection before `503`",
+                \.poolAcquireTimeout),
+            Setting(
+                name: "DB_UNNAMED_STATEMENTS", defaultValue: .value("false"),
+                meaning: "`true` = unnamed statements only (for PgBouncer in transaction-pooling mode)",
+                apply: { $0.unnamedStatements = try parseBool($1, name: "DB_UNNAMED_STATEMENTS") },
+                show: { String($0.unnamedStatements) }),
+            millisecondsSetting(
+                "DB_STATEMENT_TIMEOUT_MS", 0...3_600_000, "15000",
+                "`statement_timeout` of the server's sessions; a statement past it is cancelled and the request answers `503` + `Retry-After: 1` (`code` `database_busy`). `0` = none",
+                \.statementTimeout),
+            millisecondsSetting(
+                "DB_LOCK_TIMEOUT_MS", 0...3_600_000, "5000",
+                "`lock_timeout` of the server's sessions: a request waiting longer for a row lock (a DBA's open transaction, say) answers `503` + `Retry-After: 1`. `0` = none",
+                \.lockTimeout),
+            integerSetting(
+                "DB_MAX_PREPARED_STATEMENTS", 16...100_000, "256",
+                "named prepared statements one pooled connection keeps; past it the least recently used are deallocated when the connection goes back to the pool",
+                \.maxPreparedStatements),
+            Setting(
+                name: "MIGRATIONS_DIR", flag: "--migrations-dir",
+                defaultValue: .prose(
+                    "`sql/migrations` found from the working directory or the binary's checkout; `/usr/share/jobs-api/migrations` in the image"
+                ),
+                meaning: "the migration files", apply: { $0.migrationsDirectory = $1 },
+                show: { $0.resolvedMigrationsDirectory() }),
+            Setting(
+                name: "LOG_LEVEL", flag: "--log-level", defaultValue: .value("info"),
+                meaning: "trace, debug, info, notice, warning, error, critical",
+                apply: { $0.logLevel = try parseLogLevel($1) }, show: { $0.logLevel.rawValue }),
+            secondsSetting(
+                "AUTH_CACHE_TTL_SECONDS", 0...30, "10",
+                "how long an authenticated token is trusted without asking the database (0–30); a token that failed is remembered as bad for this long too, at most 5 s",
+                \.authCacheTTL),
+            integerSetting(
+                "AUTH_FAILURE_BURST", 0...1_000_000, "200",
+                "failed token lookups one client address may cause before it is throttled (`0` = no limit)",
+                \.authFailureBurst),
+            integerSetting(
+                "AUTH_FAILURES_PER_SECOND", 1...1_000_000, "20",
+                "how fast that budget refills; a throttled address gets `429` + `Retry-After: 1` without a database query",
+                \.authFailuresPerSecond),
+            Setting(
+                name: "TRUSTED_ORIGINS", defaultValue: .prose("(none)"),
+                meaning:
+                    "comma-separated origins (`https://dash.example.com`) besides the service's own that may send writes authenticated by the `stytch_session` cookie",
+                apply: { config, text in
+                    let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                        .filter { !$0.isEmpty }
+                    for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+                        throw ConfigurationError(
+                            message:
+                                "TRUSTED_ORIGINS must list origins like https://dash.example.com, got \"\(origin)\"")
+                    }
+                    config.trustedOrigins = origins
+                }, show: { $0.trustedOrigins.joined(separator: ",") }),
+            Setting(
+                name: "MAX_EVENTS_PER_JOB", defaultValue: .value("100000"),
+                meaning: "errors (and, separately, warnings) stored per job",
+                apply: {
+                    $0.limits.maxEventsPerJob = Int64(
+                        try parseInt($1, name: "MAX_EVENTS_PER_JOB", range: 1...100_000_000))
+                }, show: { String($0.limits.maxEventsPerJob) }),
+            secondsSetting(
+                "REQUEST_TIMEOUT_SECONDS", 1...3600, "30",
+                "a request body must arrive completely within this, else `408` and the connection is closed",
+                \.requestTimeout),
+            secondsSetting(
+                "IDLE_TIMEOUT_SECONDS", 1...3600, "60",
+                "a connection that sends nothing (before or between requests) for this long is closed", \.idleTimeout),
+            secondsSetting(
+                "SHUTDOWN_GRACE_SECONDS", 0...3600, "10",
+                "on SIGTERM/SIGINT, how long in-flight requests may take to finish", \.shutdownGrace),
+            secondsSetting(
+                "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", 1...86400, "600",
+                "how often expired `Idempotency-Key` records (older than 24 h) are deleted",
+                \.idempotencyCleanupInterval),
+            Setting(
+                name: "PRUNE_AFTER", defaultValue: .prose("(off)"),
+                meaning: "when set (e.g. `90d`), the server itself deletes terminal jobs older than this",
+                apply: { $0.pruneAfter = try parsePositiveDuration($1, name: "PRUNE_AFTER", like: "90d, 12h or 30m") },
+                show: { $0.pruneAfter.map(showSeconds) ?? "off" }),
+            Setting(
+                name: "PRUNE_INTERVAL", defaultValue: .value("1h"), meaning: "how often that in-server prune runs",
+                apply: {
+                    $0.pruneInterval = try parsePositiveDuration($1, name: "PRUNE_INTERVAL", like: "1h, 30m or 600s")
+                }, show: { showSeconds($0.pruneInterval) }),
+            Setting(
+                name: "LOG_FORMAT", defaultValue: .prose("`json` when stdout is not a terminal, else `text`"),
+                meaning: "`json` or `text`",
+                apply: { config, text in
+                    guard let format = LogFormat(rawValue: text.lowercased()) else {
+                        throw ConfigurationError(message: "LOG_FORMAT must be json or text, got \"\(text)\"")
+                    }
+                    config.logFormat = format
+                }, show: { $0.logFormat?.rawValue ?? "auto" }),
+            millisecondsSetting(
+                "SLOW_QUERY_MS", 0...3_600_000, "500",
+                "statements (or pipelines) slower than this are logged at warning level with their SQL text (placeholders only, never values) and duration; `0` turns it off",
+                \.slowQueryThreshold),
+        ]
+    }
+
+    /// An integer setting within `range`, logged as is.
+    static func integerSetting(
+        _ name: String, _ range: ClosedRange<Int>, _ defaultValue: String, _ meaning: String,
+        _ keyPath: WritableKeyPath<AppConfiguration, Int>
+    ) -> Setting {
+        Setting(
+            name: name, defaultValue: .value(defaultValue), meaning: meaning,
+            apply: { $0[keyPath: keyPath] = try parseInt($1, name: name, range: range) },
+            show: { String($0[keyPath: keyPath]) })
+    }
+
+    /// A duration given in whole milliseconds within `range`, logged in milliseconds.
+    static func millisecondsSetting(
+        _ name: String, _ range: ClosedRange<Int>, _ defaultValue: String, _ meaning: String,
+        _ keyPath: WritableKeyPath<AppConfiguration, Duration>
+    ) -> Setting {
+        Setting(
+            name: name, defaultValue: .value(defaultValue), meaning: meaning,
+            apply: { $0[keyPath: keyPath] = .milliseconds(try parseInt($1, name: name, range: range)) },
+            show: { String(milliseconds($0[keyPath: keyPath])) })
+    }
+
+    /// A duration given in whole seconds within `range`, logged as `<n>s`.
+    static func secondsSetting(
+        _ name: String, _ range: ClosedRange<Int>, _ defaultValue: String, _ meaning: String,
+        _ keyPath: WritableKeyPath<AppConfiguration, Duration>
+    ) -> Setting {
+        Setting(
+            name: name, defaultValue: .value(defaultValue), meaning: meaning,
+            apply: { $0[keyPath: keyPath] = .seconds(try parseInt($1, name: name, range: range)) },
+            show: { showSeconds($0[keyPath: keyPath]) })
+    }
+
+    static func showSeconds(_ d: Duration) -> String { "\(d.components.seconds)s" }
+
+    /// `90d`, `12h`, `30m`, `600s` (`DurationParser`), and more than zero.
+    static func parsePositiveDuration(_ text: String, name: String, like examples: String) throws -> Duration {
+        guard let d = DurationParser.parse(text), d > .zero else {
+            throw ConfigurationError(message: "\(name) must look like \(examples), got \"\(text)\"")
+        }
+        return d
     }
 }
 

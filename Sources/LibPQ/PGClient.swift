@@ -18,7 +18,9 @@ public final class PGClient: Service, Sendable {
     public let configuration: PGConfiguration
     let logger: Logger
     let threads: NIOThreadPool
-    private let state: NIOLockedValueBox<PoolState>
+    /// The pool's bookkeeping; every decision is made there under this lock, and the actions it
+    /// returns (resuming waiters, closing connections) run after the lock is released.
+    private let state: NIOLockedValueBox<PGPoolStateMachine<PGConnection, Waiter>>
 
     public init(configuration: PGConfiguration, logger: Logger = Logger(label: "libpq")) {
         if let url = configuration.connectionString {
@@ -32,7 +34,7 @@ public final class PGClient: Service, Sendable {
         self.logger = logger
         self.threads = NIOThreadPool(numberOfThreads: configuration.maxConnections)
         self.threads.start()
-        self.state = NIOLockedValueBox(PoolState())
+        self.state = NIOLockedValueBox(PGPoolStateMachine(maxConnections: configuration.maxConnections))
     }
 
     /// Checks that a connection string parses, without connecting. The error names no password.
@@ -80,11 +82,7 @@ public final class PGClient: Service, Sendable {
 
     /// Pool figures for metrics and readiness checks.
     public var statistics: PGPoolStatistics {
-        state.withLockedValue {
-            PGPoolStatistics(
-                maxConnections: configuration.maxConnections, open: $0.open, idle: $0.idle.count,
-                leased: $0.leased, waiting: $0.waiters.count)
-        }
+        state.withLockedValue { $0.statistics }
     }
 
     /// Service entry point: waits for graceful shutdown (or cancellation), then closes the pool.
@@ -95,73 +93,23 @@ public final class PGClient: Service, Sendable {
 
     /// Closes idle connections, fails waiters, and stops handing out connections.
     public func shutdown() async {
-        let (idle, waiters) = state.withLockedValue { s -> ([PGConnection], [Waiter]) in
-            if s.closed { return ([], []) }
-            s.closed = true
-            let idle = s.idle
-            s.open -= idle.count
-            s.idle = []
-            let waiters = s.waiters
-            s.waiters = []
-            return (idle, waiters)
-        }
-        for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        let (idle, waiters) = state.withLockedValue { $0.shutdown() } ?? ([], [])
+        for waiter in waiters { waiter.resume(returning: nil) }
         _ = idle  // dropping the last reference calls PQfinish
         try? await threads.shutdownGracefully()
     }
 
     // MARK: Acquire and release
 
-    enum Grant: Sendable {
-        case connection(PGConnection)
-        case create
-    }
+    typealias Grant = PGPoolGrant<PGConnection>
 
-    struct Waiter {
-        let id: Int
-        let continuation: CheckedContinuation<Grant?, Never>
-    }
-
-    struct PoolState {
-        var idle: [PGConnection] = []
-        var open = 0
-        var leased = 0
-        var waiters: [Waiter] = []
-        var cancelledWaiters: Set<Int> = []
-        var nextWaiterID = 0
-        var closed = false
-
-        /// A connection or a free slot for a new one, when nobody waits ahead (FIFO); nil
-        /// otherwise. Counts the lease.
-        mutating func grantIfFree(max: Int) -> Grant? {
-            guard waiters.isEmpty else { return nil }
-            if let connection = idle.popLast() {
-                leased += 1
-                return .connection(connection)
-            }
-            guard open < max else { return nil }
-            open += 1
-            leased += 1
-            return .create
-        }
-    }
-
-    private enum Immediate {
-        case grant(Grant)
-        case wait(Int)
-        case closed
-    }
+    /// A task suspended in `acquire`: resumed with its grant, or with nil when the pool closes or
+    /// the wait is cancelled.
+    typealias Waiter = CheckedContinuation<Grant?, Never>
 
     func acquire() async throws -> PGConnection {
-        let max = configuration.maxConnections
-        let immediate = state.withLockedValue { s -> Immediate in
-            if s.closed { return .closed }
-            if let grant = s.grantIfFree(max: max) { return .grant(grant) }
-            s.nextWaiterID += 1
-            return .wait(s.nextWaiterID)
-        }
         var grant: Grant
-        switch immediate {
+        switch state.withLockedValue({ $0.acquire() }) {
         case .closed: throw PGError(code: .poolClosed, message: "the connection pool is shut down")
         case .grant(let g): grant = g
         case .wait(let id): grant = try await waitForGrant(id: id)
@@ -210,7 +158,7 @@ public final class PGClient: Service, Sendable {
             throw PGError(code: .cancelled, message: "cancelled while waiting for a database connection")
         }
         guard let received else {
-            if state.withLockedValue({ $0.closed }) {
+            if state.withLockedValue({ $0.isClosed }) {
                 throw PGError(code: .poolClosed, message: "the connection pool is shut down")
             }
             throw PGError(
@@ -222,46 +170,26 @@ public final class PGClient: Service, Sendable {
     }
 
     private func suspend(id: Int) async -> Grant? {
-        let max = configuration.maxConnections
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Grant?, Never>) in
-                enum Registration {
-                    case resume(Grant?)
-                    case wait
-                }
-                let registration = state.withLockedValue { s -> Registration in
-                    if s.closed || s.cancelledWaiters.remove(id) != nil { return .resume(nil) }
-                    // A connection may have come back (or a slot freed) between `acquire` deciding
-                    // to wait and this registration, with no waiter to hand it to: take it now,
-                    // or this task would wait for a hand-back that never comes.
-                    if let grant = s.grantIfFree(max: max) { return .resume(grant) }
-                    s.waiters.append(Waiter(id: id, continuation: continuation))
-                    return .wait
-                }
-                if case .resume(let grant) = registration { continuation.resume(returning: grant) }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Waiter) in
+                // The state machine also covers a connection that came back between `acquire`
+                // deciding to wait and this registration: it is granted here rather than lost.
+                let action = state.withLockedValue { $0.register(id: id, waiter: continuation) }
+                if case .resume(let grant) = action { continuation.resume(returning: grant) }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { s -> Waiter? in
-                if let index = s.waiters.firstIndex(where: { $0.id == id }) {
-                    return s.waiters.remove(at: index)
-                }
-                s.cancelledWaiters.insert(id)
-                return nil
-            }
-            waiter?.continuation.resume(returning: nil)
+            state.withLockedValue { $0.cancel(id: id) }?.resume(returning: nil)
         }
     }
 
+    /// Returns a grant nobody will use (see `waitForGrant`), so no connection or slot leaks.
     private func giveBack(_ grant: Grant) {
-        switch grant {
-        case .connection(let connection): handBack(connection, usable: true)
-        case .create: freeSlot()
-        }
+        resume(state.withLockedValue { $0.giveBack(grant) })
     }
 
     /// Gives up a slot (its connection failed or was never made); a waiter may then open one.
     private func freeSlot() {
-        handBack(nil, usable: false)
+        resume(state.withLockedValue { $0.freeSlot() })
     }
 
     func release(_ connection: PGConnection) async {
@@ -292,30 +220,13 @@ public final class PGClient: Service, Sendable {
         handBack(connection, usable: usable)
     }
 
-    private func handBack(_ connection: PGConnection?, usable: Bool) {
-        let (waiter, grant): (Waiter?, Grant?) = state.withLockedValue { s in
-            s.leased -= 1
-            if s.closed {
-                s.open -= 1
-                return (nil, nil)
-            }
-            if usable, let connection {
-                if !s.waiters.isEmpty {
-                    s.leased += 1
-                    return (s.waiters.removeFirst(), .connection(connection))
-                }
-                s.idle.append(connection)
-                return (nil, nil)
-            }
-            s.open -= 1
-            if !s.waiters.isEmpty {
-                s.open += 1
-                s.leased += 1
-                return (s.waiters.removeFirst(), .create)
-            }
-            return (nil, nil)
-        }
-        if let waiter { waiter.continuation.resume(returning: grant) }
+    private func handBack(_ connection: PGConnection, usable: Bool) {
+        resume(state.withLockedValue { $0.handBack(connection, usable: usable) })
+    }
+
+    /// Resumes the waiter the state machine chose, outside the lock.
+    private func resume(_ served: (waiter: Waiter, grant: Grant)?) {
+        if let served { served.waiter.resume(returning: served.grant) }
     }
 }
 

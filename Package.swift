@@ -8,6 +8,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
     .treatAllWarnings(as: .error),
 ]
+// The app's modules also make imports internal by default: a module re-exports nothing by
+// accident, and `public import` marks each dependency whose types its public API shows.
+let strictApp: [SwiftSetting] = strict + [.enableUpcomingFeature("InternalImportsByDefault")]
 // Test targets: the same, except MemberImportVisibility (tests lean on transitive imports of
 // the test helpers' modules; listing them in every file buys nothing).
 let strictTests: [SwiftSetting] = [
@@ -58,13 +61,13 @@ let package = Package(
             swiftSettings: strict
         ),
         // The strict JSON parser and value (duplicate keys, number text, byte offsets). No I/O.
-        .target(name: "StrictJSON", swiftSettings: strict),
+        .target(name: "StrictJSON", swiftSettings: strictApp),
         // Jobs, their rules, request validation and domain errors. Imports neither LibPQ nor
         // Hummingbird: the target does not depend on them, so such an import fails the build.
         .target(
             name: "JobsDomain",
             dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strict
+            swiftSettings: strictApp
         ),
         // Every SQL statement of the app, behind the JobsDomain storage protocols, plus the
         // in-memory implementation the HTTP tests use.
@@ -77,7 +80,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strictApp
         ),
         // Routes (one table), middleware, rendering, the one mapping from domain errors to HTTP,
         // configuration and the application's assembly.
@@ -93,7 +96,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
             resources: [.copy("Resources/openapi.json")],
-            swiftSettings: strict
+            swiftSettings: strictApp
         ),
         .executableTarget(
             name: "jobs-api",

@@ -1,5 +1,5 @@
 import Crypto
-import StrictJSON
+public import StrictJSON
 
 /// The rules of `Idempotency-Key` (spec §5) that do not depend on storage.
 public enum Idempotency {

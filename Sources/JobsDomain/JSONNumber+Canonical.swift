@@ -1,4 +1,4 @@
-import StrictJSON
+public import StrictJSON
 
 /// The one rule for numbers a client stores (inside `metadata`, `metadata_patch` and the
 /// `details` of errors and warnings), and the one form they are stored and returned in.

@@ -1,5 +1,5 @@
-import Foundation
-import StrictJSON
+public import Foundation
+public import StrictJSON
 
 /// A job as stored: the row of `jobs`, with metadata parsed.
 public struct Job: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Job ids: `job_` + a ULID (48-bit millisecond time + 80 random bits, Crockford base32), so
 /// they are URL-safe, 30 characters, roughly time-ordered and unguessable.

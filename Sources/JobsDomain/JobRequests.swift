@@ -1,4 +1,4 @@
-import StrictJSON
+public import StrictJSON
 
 /// `POST /api/jobs/` body.
 public struct CreateJobRequest: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import StrictJSON
 
 /// The rules of spec §3 (cancel) and §4 (progress), as pure functions over a `Job`.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // The seams between the HTTP layer and storage. `JobsStore` implements them twice: on
 // PostgreSQL (`PostgresStore`) and in memory (`MemoryStore`, which the HTTP tests use).

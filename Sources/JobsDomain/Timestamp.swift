@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 timestamps as the API shows and reads them.
 public enum Timestamp {

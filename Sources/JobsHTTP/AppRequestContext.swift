@@ -1,7 +1,7 @@
-import Hummingbird
-import JobsDomain
+public import Hummingbird
+public import JobsDomain
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 
 /// The request context of every route.
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {

@@ -1,9 +1,9 @@
-import Hummingbird
-import JobsDomain
-import JobsStore
-import LibPQ
-import Logging
-import ServiceLifecycle
+public import Hummingbird
+public import JobsDomain
+public import JobsStore
+public import LibPQ
+public import Logging
+public import ServiceLifecycle
 
 /// What the HTTP layer needs from storage: the three seams of `JobsDomain`, and the services
 /// storage runs beside the server (the pool, the idempotency janitor).

@@ -1,5 +1,5 @@
-import Foundation
-import JobsDomain
+public import Foundation
+public import JobsDomain
 import LibPQ
 
 /// Tenant administration for the command line (and tests): organizations, users, memberships,

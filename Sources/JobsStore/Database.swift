@@ -1,5 +1,5 @@
 import JobsDomain
-import LibPQ
+public import LibPQ
 
 /// The one door to PostgreSQL: the pool plus the tenant rule.
 ///

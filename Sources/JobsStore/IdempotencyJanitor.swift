@@ -1,7 +1,7 @@
 import JobsDomain
-import LibPQ
-import Logging
-import ServiceLifecycle
+public import LibPQ
+public import Logging
+public import ServiceLifecycle
 
 /// Deletes expired idempotency records on a timer, in bounded batches (a background service).
 public struct IdempotencyJanitor: Service {

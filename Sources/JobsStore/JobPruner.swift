@@ -1,7 +1,7 @@
-import JobsDomain
-import LibPQ
-import Logging
-import ServiceLifecycle
+public import JobsDomain
+public import LibPQ
+public import Logging
+public import ServiceLifecycle
 
 /// Retention: deletes terminal jobs that ended before a cutoff, in short batches, through the
 /// SQL function `prune_jobs` (SECURITY DEFINER; the owner role and, since migration 0009, the

@@ -1,5 +1,5 @@
 import Foundation
-import JobsDomain
+public import JobsDomain
 import NIOConcurrencyHelpers
 
 /// The storage seams in memory, with the semantics of `PostgresStore`: tenant filtering, the

@@ -1,7 +1,7 @@
 import Foundation
-import JobsDomain
-import LibPQ
-import Logging
+public import JobsDomain
+public import LibPQ
+public import Logging
 
 /// The PostgreSQL implementation of the storage seams, and the only place database failures
 /// become domain errors: unavailability (`PGError.isUnavailable`) is `APIError.unavailable`, a

@@ -1,8 +1,8 @@
 import Configuration
-import Foundation
-import JobsDomain
-import LibPQ
-import Logging
+public import Foundation
+public import JobsDomain
+public import LibPQ
+public import Logging
 
 /// Every setting of the service. Each one comes from an environment variable, may be
 /// overridden on the command line (`--set NAME=VALUE`, or a flag), and has a default that works

@@ -1,5 +1,5 @@
 import Foundation
-import JobsDomain
+public import JobsDomain
 import NIOConcurrencyHelpers
 
 /// Turns a bearer token or session cookie into a principal, caching answers briefly.

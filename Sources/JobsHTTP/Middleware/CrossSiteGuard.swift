@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTypes
+public import HTTPTypes
 import JobsDomain
 
 /// Cross-site request forgery defence for requests authenticated by the `stytch_session`

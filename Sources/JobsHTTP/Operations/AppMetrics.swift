@@ -2,10 +2,10 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import JobsDomain
-import LibPQ
+public import LibPQ
 import NIOConcurrencyHelpers
 import NIOCore
-import Prometheus
+public import Prometheus
 
 /// The service's metrics, through swift-metrics with a Prometheus registry behind them
 /// (`GET /metrics`, text exposition format). Route labels are templates, never raw paths.

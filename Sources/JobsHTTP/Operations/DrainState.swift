@@ -1,5 +1,5 @@
 import NIOConcurrencyHelpers
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Whether the server has begun draining (graceful shutdown). `/readyz` answers `503` from
 /// that moment so a load balancer stops sending new work.

@@ -1,6 +1,6 @@
 import Foundation
 import JobsDomain
-import Logging
+public import Logging
 import StrictJSON
 
 /// One JSON object per line on stdout: `{"ts":..., "level":..., "label":..., "msg":..., ...metadata}`.

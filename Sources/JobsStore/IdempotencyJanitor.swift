@@ -16,12 +16,13 @@ public struct IdempotencyJanitor: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                _ = try? await purge()
+        try await Repeating(interval: interval, runFirst: false) {
+            do {
+                try await purge()
+            } catch {
+                logger.warning("idempotency cleanup failed", metadata: ["error": "\(error)"])
             }
-        }
+        }.run()
     }
 
     /// Deletes every expired record, 10,000 at a time; returns how many.

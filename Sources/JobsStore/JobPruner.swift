@@ -59,15 +59,12 @@ public struct PruneSchedule: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    _ = try await pruner.prune(olderThan: retention, statuses: nil, dryRun: false)
-                } catch {
-                    pruner.logger.warning("scheduled prune failed", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: interval)
+        try await Repeating(interval: interval, runFirst: true) {
+            do {
+                _ = try await pruner.prune(olderThan: retention, statuses: nil, dryRun: false)
+            } catch {
+                pruner.logger.warning("scheduled prune failed", metadata: ["error": "\(error)"])
             }
-        }
+        }.run()
     }
 }

@@ -129,22 +129,41 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "LibPQTests", dependencies: ["LibPQ"], swiftSettings: strictTests),
-        .testTarget(
-            name: "JobsAPITests",
+        // Helpers the test targets share (HTTP calls, a seeded generator); not a test target.
+        .target(
+            name: "JobsTestSupport",
             dependencies: [
-                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: strictTests
+        ),
+        .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "JobsTestSupport"], swiftSettings: strictTests),
+        // The rules, without HTTP or a database.
+        .testTarget(
+            name: "JobsDomainTests",
+            dependencies: ["JobsDomain", "StrictJSON", "LibPQ", "JobsTestSupport"],
+            swiftSettings: strictTests
+        ),
+        // The whole HTTP status matrix through the router on MemoryStore, the OpenAPI document,
+        // configuration, the writer's queues: no database.
+        .testTarget(
+            name: "JobsHTTPTests",
+            dependencies: [
+                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON", "JobsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ],
             swiftSettings: strictTests
         ),
-        .testTarget(name: "JobsClientTests", dependencies: ["JobsClient"], swiftSettings: strictTests),
+        .testTarget(
+            name: "JobsClientTests", dependencies: ["JobsClient", "JobsTestSupport"], swiftSettings: strictTests),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON", "LibPQ", "JobsClient",
+                "JobsHTTP", "JobsStore", "JobsDomain", "StrictJSON", "LibPQ", "JobsClient", "JobsTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobsHTTP
+import JobsTestSupport
 import LibPQ
 import Logging
 import NIOCore
@@ -105,59 +106,6 @@ func withAPI(
     let app = buildApplication(
         configuration: config, client: client, expectedMigration: 1, logger: logger, metrics: metrics)
     return try await app.test(.ahc(.http)) { http in try await body(http, tenants) }
-}
-
-/// A parsed JSON response.
-struct APIResponse: Sendable {
-    let status: Int
-    let headers: HTTPFields
-    let text: String
-
-    var json: Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) }
-    var object: [String: Any] { (json as? [String: Any]) ?? [:] }
-    subscript(_ key: String) -> Any? { object[key] }
-    var detail: String? { object["detail"] as? String }
-    /// The 422 issues as (loc joined by ".", type).
-    var issues: [(loc: String, type: String)] {
-        ((object["detail"] as? [[String: Any]]) ?? []).map { issue in
-            (((issue["loc"] as? [Any]) ?? []).map { "\($0)" }.joined(separator: "."), (issue["type"] as? String) ?? "")
-        }
-    }
-    func hasIssue(_ loc: String, _ type: String? = nil) -> Bool {
-        issues.contains { $0.loc == loc && (type == nil || $0.type == type) }
-    }
-}
-
-extension TestClientProtocol {
-    func call(
-        _ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], json: String? = nil,
-        contentType: String? = "application/json"
-    ) async throws -> APIResponse {
-        var headers = headers
-        var body: ByteBuffer?
-        if let json {
-            body = ByteBuffer(string: json)
-            if let contentType { headers[.contentType] = contentType }
-        }
-        let response = try await execute(uri: uri, method: method, headers: headers, body: body)
-        return APIResponse(
-            status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
-    }
-
-    /// Creates a job with an API key and returns its id.
-    func createJob(_ headers: HTTPFields, total: Int = 10, type: String = "import", extra: String = "") async throws
-        -> String
-    {
-        let response = try await call(
-            .post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)\#(extra)}"#
-        )
-        #expect(response.status == 201, "create failed: \(response.text)")
-        return try #require(response["job_id"] as? String)
-    }
-
-    func progress(_ headers: HTTPFields, _ id: String, _ json: String) async throws -> APIResponse {
-        try await call(.post, "/api/jobs/\(id)/progress", headers: headers, json: json)
-    }
 }
 
 func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }

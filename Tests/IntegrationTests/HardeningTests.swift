@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import JobsHTTP
+import JobsTestSupport
 import LibPQ
 import Testing
 

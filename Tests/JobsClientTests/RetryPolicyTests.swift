@@ -1,18 +1,7 @@
+import JobsTestSupport
 import Testing
 
 @testable import JobsClient
-
-/// A deterministic generator (SplitMix64) for jitter tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RetryPolicyTests {
     @Test func defaultsAreThoseDocumented() {
@@ -44,7 +33,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func jitterOnlyShortensAndStaysBounded() {
         let policy = RetryPolicy(jitter: 0.5)
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(seed: 42)
         for attempt in 1...12 {
             let nominal = policy.nominalDelay(forAttempt: attempt)
             for _ in 0..<50 {

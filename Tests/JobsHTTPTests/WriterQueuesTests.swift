@@ -1,3 +1,4 @@
+import JobsTestSupport
 import Testing
 
 @testable import JobsStore

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import JobsDomain
-@testable import JobsHTTP
 @testable import StrictJSON
 
 @Suite struct ProgressRulesTests {

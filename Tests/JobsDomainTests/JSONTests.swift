@@ -1,6 +1,5 @@
 import Testing
 
-@testable import JobsHTTP
 @testable import StrictJSON
 
 // MARK: - Helpers

@@ -1,8 +1,8 @@
 import Foundation
+import JobsTestSupport
 import Testing
 
 @testable import JobsDomain
-@testable import JobsHTTP
 @testable import StrictJSON
 
 /// The stored-number rule (`JSONNumber.canonical`) and its fuzz test: whatever number a client

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import JobsDomain
 import JobsStore
+import JobsTestSupport
 import Logging
 import Testing
 
@@ -257,51 +258,5 @@ struct StatusMatrixTests {
             #expect(r.status == 503)
             #expect(r.headers[.retryAfter] == "5")
         }
-    }
-}
-
-/// A response, parsed.
-struct MatrixResponse {
-    let status: Int
-    let headers: HTTPFields
-    let text: String
-    var object: [String: Any] {
-        ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
-    }
-    subscript(_ key: String) -> Any? { object[key] }
-    var detail: String? { object["detail"] as? String }
-    func hasIssue(_ loc: String, _ type: String? = nil) -> Bool {
-        ((object["detail"] as? [[String: Any]]) ?? []).contains { issue in
-            ((issue["loc"] as? [Any]) ?? []).map { "\($0)" }.joined(separator: ".") == loc
-                && (type == nil || issue["type"] as? String == type)
-        }
-    }
-}
-
-extension TestClientProtocol {
-    func call(
-        _ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], json: String? = nil,
-        contentType: String? = "application/json"
-    ) async throws -> MatrixResponse {
-        var headers = headers
-        var body: ByteBuffer?
-        if let json {
-            body = ByteBuffer(string: json)
-            if let contentType { headers[.contentType] = contentType }
-        }
-        let response = try await execute(uri: uri, method: method, headers: headers, body: body)
-        return MatrixResponse(
-            status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
-    }
-
-    func createJob(_ headers: HTTPFields, total: Int = 10, type: String = "import") async throws -> String {
-        let response = try await call(
-            .post, "/api/jobs/", headers: headers, json: #"{"job_type": "\#(type)", "total_items": \#(total)}"#)
-        #expect(response.status == 201, "create failed: \(response.text)")
-        return try #require(response["job_id"] as? String)
-    }
-
-    func progress(_ headers: HTTPFields, _ id: String, _ json: String) async throws -> MatrixResponse {
-        try await call(.post, "/api/jobs/\(id)/progress", headers: headers, json: json)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
+import JobsTestSupport
 import LibPQ
 import Testing
 
 @testable import JobsDomain
-@testable import JobsHTTP
 
 /// Fuzzes the cursor decoders: whatever a client sends, a decoder returns nil (→ `422`) or a
 /// value every later step can use (a timestamp PostgreSQL accepts, a URL-safe job id, a
@@ -87,17 +87,6 @@ import Testing
 }
 
 /// A deterministic generator, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A timestamp the database accepts: formats to a 4-digit year and parses back to itself.
 enum PGTimestampCheck {

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@testable import JobsHTTP
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsWorkOnADeveloperMachine() throws {
+        let config = try AppConfiguration.fromEnvironment([:])
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 8080)
+        #expect(config.databaseURL == nil)
+        #expect(config.databaseRole == "jobs_api_app")
+        #expect(config.postgres.role == "jobs_api_app")
+    }
+
+    @Test func readsTheEnvironment() throws {
+        let config = try AppConfiguration.fromEnvironment([
+            "HOST": "0.0.0.0", "PORT": "9000", "DATABASE_URL": "postgres://db/x", "DB_POOL_SIZE": "3",
+            "DB_ROLE": "", "LOG_LEVEL": "debug", "DB_UNNAMED_STATEMENTS": "true",
+        ])
+        #expect(config.host == "0.0.0.0")
+        #expect(config.port == 9000)
+        #expect(config.databaseURL == "postgres://db/x")
+        #expect(config.poolSize == 3)
+        #expect(config.postgres.role == nil)
+        #expect(config.logLevel == .debug)
+        #expect(config.unnamedStatements)
+    }
+
+    @Test(arguments: [
+        ["PORT": "http"], ["PORT": "70000"], ["DB_POOL_SIZE": "0"], ["LOG_LEVEL": "loud"],
+        ["DB_UNNAMED_STATEMENTS": "perhaps"],
+    ])
+    func badValuesNameTheVariable(environment: [String: String]) {
+        let error = #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(environment) }
+        #expect(error?.message.contains(environment.keys.first!) == true)
+    }
+}

@@ -31,6 +31,7 @@ public struct Backend: Sendable {
             services: [
                 client,
                 IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
+                StatisticsKeeper(client: client, logger: logger),
             ])
     }
 

@@ -59,14 +59,15 @@ public struct Database: Sendable {
     }
 
     /// A locked batch of one job: one round trip begins a tenant transaction, locks and reads the
-    /// job row and its most recent events; `body` works on them (in memory, or with statements
-    /// of its own on the lease) and returns the statements to commit with, which are sent with
-    /// `COMMIT` in a second round trip. `body` gets nil when the job does not exist (or is another
-    /// organization's). On any failure the pool rolls the connection back before reusing it.
+    /// job row (with its version, see `JobCache`) and its most recent events; `body` works on them
+    /// (in memory, or with statements of its own on the lease) and returns the statements to
+    /// commit with, which are sent with `COMMIT` in a second round trip; their results are
+    /// returned. `body` gets nil when the job does not exist (or is another organization's). On
+    /// any failure the pool rolls the connection back before reusing it.
     func lockedJob<T>(
         organization: String, jobID: String, isolation: isolated (any Actor)? = #isolation,
-        _ body: (PGLease, (job: Job, recent: [JobEvent])?) async throws -> (T, [PGQuery])
-    ) async throws -> T {
+        _ body: (PGLease, (job: Job, recent: [JobEvent], version: String)?) async throws -> (T, [PGQuery])
+    ) async throws -> (T, [PGRows]) {
         try await client.withConnection { tx in
             let opened = try await tx.pipeline([
                 "BEGIN", Self.tenantSetting(organization),
@@ -74,14 +75,17 @@ public struct Database: Sendable {
                 JobRepository.recentEventsQuery(jobID, organization: organization),
             ])
             let locked = try opened[2].first.map {
-                (job: try JobRepository.decodeJob($0), recent: try JobRepository.decodeEvents(opened[3]))
+                (
+                    job: try JobRepository.decodeJob($0), recent: try JobRepository.decodeEvents(opened[3]),
+                    version: try $0.decode("version", as: String.self)
+                )
             }
             let (value, writes) = try await body(tx, locked)
             let results = try await tx.pipeline(writes + ["COMMIT"])
             if results.last?.commandTag == "ROLLBACK" {
                 throw PGError(code: .server, message: "the transaction failed and was rolled back instead of committed")
             }
-            return value
+            return (value, Array(results.dropLast()))
         }
     }
 }

@@ -23,9 +23,12 @@ struct JobRepository: Sendable {
         try await tx.query(Self.insertJobQuery(job))
     }
 
-    /// Inserts a new job in one round trip (its own implicit transaction).
-    func create(_ job: Job) async throws {
-        _ = try await database.read(organization: job.organizationID, [Self.insertJobQuery(job)])
+    /// Inserts a new job in one round trip (its own implicit transaction); returns the row's
+    /// version (see `JobCache`).
+    func create(_ job: Job) async throws -> String? {
+        let rows = try await database.read(
+            organization: job.organizationID, [Self.insertJobQuery(job) + " RETURNING xmin::text AS version"])
+        return try rows[0].first?.decode("version", as: String.self)
     }
 
     static func insertJobQuery(_ job: Job) -> PGQuery {
@@ -57,10 +60,11 @@ struct JobRepository: Sendable {
         return try results[0].first.map(Self.decodeJob)
     }
 
+    /// The row; locked (`FOR UPDATE`) with its version (`xmin`, see `JobCache`) for a write.
     static func selectJob(_ id: String, organization: String, lock: Bool) -> PGQuery {
         // Safety: the column list and the locking clause are constants of this file.
         """
-        SELECT \(unsafeRaw: columns) FROM jobs
+        SELECT \(unsafeRaw: columns)\(unsafeRaw: lock ? ", xmin::text AS version" : "") FROM jobs
         WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
         """
     }
@@ -139,7 +143,7 @@ struct JobRepository: Sendable {
 
     // MARK: Changes under the row lock
 
-    static func writeQuery(_ job: Job) -> PGQuery {
+    static func updateQuery(_ job: Job) -> PGQuery {
         """
             UPDATE jobs SET status = \(job.status.rawValue), total_items = \(job.totalItems),
                 processed_items = \(job.processedItems), failed_items = \(job.failedItems),
@@ -151,6 +155,27 @@ struct JobRepository: Sendable {
                 updated_at = \(job.updatedAt)
         WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
         """
+    }
+
+    /// Writes the job back under its row lock; returns the row's new version.
+    static func writeQuery(_ job: Job) -> PGQuery {
+        updateQuery(job) + " RETURNING xmin::text AS version"
+    }
+
+    /// One statement, one round trip: writes the job and appends its events only if the row is
+    /// still at `version` (unchanged since it was cached, see `JobCache`). Returns the new version,
+    /// or no row when the row changed or is gone (then nothing was written).
+    static func compareAndWriteQuery(_ job: Job, version: String, events: [JobEvent]) -> PGQuery {
+        var query: PGQuery = "WITH updated AS ("
+        query.append(updateQuery(job))
+        query.append(" AND xmin = \(version)::xid RETURNING xmin::text AS version)")
+        if !events.isEmpty {
+            query.append(", appended AS (")
+            query.append(insertQuery(events, of: job))
+            query.append(" WHERE EXISTS (SELECT 1 FROM updated))")
+        }
+        query.append(" SELECT version FROM updated")
+        return query
     }
 
     static func insertQuery(_ events: [JobEvent], of job: Job) -> PGQuery {

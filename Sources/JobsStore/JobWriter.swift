@@ -27,12 +27,18 @@ final class JobWriter: Sendable {
     typealias Outcome = WriteOutcome
     let database: Database
     let maxBatch: Int
+    let cache: JobCache
     private let state = NIOLockedValueBox(WriterQueues<Key, Waiter>())
 
-    init(database: Database, maxBatch: Int = 128) {
+    /// `cacheBytes`: the budget of the `JobCache` behind the one-round-trip path (0: always lock).
+    init(database: Database, maxBatch: Int = 128, cacheBytes: Int = JobWriter.defaultCacheBytes) {
         self.database = database
         self.maxBatch = maxBatch
+        self.cache = JobCache(budget: cacheBytes)
     }
+
+    /// 16 MiB: about 25,000 jobs with small metadata.
+    static let defaultCacheBytes = 16 << 20
 
     struct Key: Hashable, Sendable {
         var organization: String
@@ -91,14 +97,80 @@ final class JobWriter: Sendable {
         var hash: [UInt8] { item.guarded?.requestHash ?? [] }
     }
 
+    /// A batch takes one round trip when the job is cached and no request carries an idempotency
+    /// key (`runCached`); otherwise, or when the cached row turns out to be stale, it runs on the
+    /// locked row (`runLocked`).
+    private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
+        if items.allSatisfy({ $0.guarded == nil }), let cached = cache.entry(key) {
+            do {
+                if let results = try await runCached(key, items, cached) { return results }
+            } catch {
+                // Whether it committed is unknown: forget the row, report the failure.
+                cache.remove(key)
+                throw error
+            }
+        }
+        return try await runLocked(key, items)
+    }
+
+    /// One round trip, no lock held across it: applies the requests to the cached job in memory,
+    /// then one pipeline (one implicit transaction) reads the job's recent events if it has any
+    /// and writes the row and the new events with a compare-and-set on the cached version
+    /// (`JobRepository.compareAndWriteQuery`). Nil when the row had changed (nothing was written:
+    /// the caller runs the batch on the locked row) or when nothing would be written (answered
+    /// from the locked row too, so a no-op never answers from a stale copy).
+    private func runCached(_ key: Key, _ items: [Item], _ cached: JobCache.Entry) async throws -> [Result<
+        Outcome, any Error
+    >]? {
+        let original = cached.job
+        var job = original
+        var appended: [JobEvent] = []
+        // Each request's outcome before rendering: the job after it, its clock, its status change.
+        var applied: [Result<(job: Job, appendedCount: Int, now: Date, ended: JobStatus?), any Error>] = []
+        for item in items {
+            let now = Date()
+            var next = job
+            do {
+                let events = try item.apply(&next, now)
+                let ended = next.status != job.status && next.status.isTerminal ? next.status : nil
+                job = next
+                appended += events
+                applied.append(.success((job, appended.count, now, ended)))
+            } catch {
+                applied.append(.failure(error))
+            }
+        }
+        guard job != original || !appended.isEmpty else { return nil }
+        let hadEvents = original.storedErrorCount > 0 || original.storedWarningCount > 0
+        var queries: [PGQuery] = []
+        if hadEvents { queries.append(JobRepository.recentEventsQuery(key.jobID, organization: key.organization)) }
+        queries.append(JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended))
+        let rows = try await database.read(organization: key.organization, queries)
+        guard let version = try rows.last?.first?.decode("version", as: String.self) else {
+            cache.remove(key)
+            return nil
+        }
+        cache.store(key, job: job, version: version)
+        let before = hadEvents ? try JobRepository.decodeEvents(rows[0]) : []
+        return zip(items, applied).map { item, result in
+            result.map { state in
+                let recent = JobEvent.lastHundred(before + appended.prefix(state.appendedCount))
+                return Outcome(
+                    response: item.render(state.job, recent, state.now), replayed: false, endedWith: state.ended)
+            }
+        }
+    }
+
     /// The transaction takes two round trips when no idempotency key is involved
     /// (`Database.lockedJob`): one begins, sets the tenant, locks and reads the row and its recent
     /// events; the other writes the row, appends the events, records keys and commits. The lock
     /// is held for the time in between, which is in-memory work only.
-    private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
-        try await database.lockedJob(organization: key.organization, jobID: key.jobID) { tx, locked in
+    private func runLocked(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
+        typealias Batch = (results: [Result<Outcome, any Error>], written: (job: Job, unchangedVersion: String?)?)
+        let (batch, rows) = try await database.lockedJob(organization: key.organization, jobID: key.jobID) {
+            tx, locked -> (Batch, [PGQuery]) in
             guard let locked else {
-                return (try await resolveWithoutJob(key, items, tx), [])
+                return ((try await resolveWithoutJob(key, items, tx), nil), [])
             }
             var job = locked.job
             let original = job
@@ -158,7 +230,8 @@ final class JobWriter: Sendable {
                 }
             }
             var writes: [PGQuery] = []
-            if job != original { writes.append(JobRepository.writeQuery(job)) }
+            let changed = job != original
+            if changed { writes.append(JobRepository.writeQuery(job)) }
             if !appended.isEmpty { writes.append(JobRepository.insertQuery(appended, of: job)) }
             for claimed in claimOrder {
                 guard let record = keys[claimed], let outcome = record.outcome, let guarded = record.item.guarded else {
@@ -168,8 +241,17 @@ final class JobWriter: Sendable {
                 writes.append(
                     IdempotencyStore.recordQuery(organization: key.organization, guarded, response: outcome.response))
             }
-            return (results, writes)
+            return ((results, (job, changed ? nil : locked.version)), writes)
         }
+        // Remember the committed row for the next batch's one-round-trip path.
+        if let written = batch.written,
+            let version = try written.unchangedVersion ?? rows.first?.first?.decode("version", as: String.self)
+        {
+            cache.store(key, job: written.job, version: version)
+        } else {
+            cache.remove(key)
+        }
+        return batch.results
     }
 
     /// The job does not exist (or is another organization's): 404 for each request — except

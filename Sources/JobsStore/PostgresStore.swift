@@ -31,7 +31,10 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
             guard guarded != nil else {
                 // No key: one round trip.
                 let (job, response) = make()
-                try await repository.create(job)
+                if let version = try await repository.create(job) {
+                    // The first progress report on it can then take the one-round-trip path.
+                    writer.cache.store(.init(organization: organization, jobID: job.jobID), job: job, version: version)
+                }
                 return WriteOutcome(response: response, replayed: false)
             }
             let (response, replayed) = try await idempotency.run(organization: organization, guarded: guarded) { tx in

@@ -288,14 +288,18 @@ struct HardeningTests {
                         == 401)
             }
             var statuses: [Int] = []
+            let started = ContinuousClock.now
             for _ in 0..<10 {
                 let r = try await http.call(
                     .get, "/api/jobs/", headers: h(["Authorization": "Bearer jak_\(UUID().uuidString)"]))
                 statuses.append(r.status)
                 if r.status == 429 { #expect(r.headers[.retryAfter] != nil) }
             }
-            #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses)")
-            #expect(statuses.suffix(4).allSatisfy { $0 == 429 }, "\(statuses)")
+            // The budget refills at one lookup a second: on a slow machine the loop may earn some.
+            let refills = Int((ContinuousClock.now - started).components.seconds) + 1
+            #expect(statuses.filter { $0 == 401 }.count <= 5 + refills, "\(statuses)")
+            #expect(statuses.contains(429), "\(statuses)")
+            #expect(statuses.last == 429 || refills > 1, "\(statuses)")
             #expect(try await http.call(.get, "/api/jobs/", headers: t.editorA).status == 200)
         }
     }

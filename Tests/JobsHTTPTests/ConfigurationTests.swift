@@ -13,6 +13,15 @@ import Testing
         #expect(config.postgres.role == "jobs_api_app")
     }
 
+    /// The server's sessions plan each statement once (generic plans); the owner's are untouched.
+    @Test func serverSessionsUseGenericPlans() throws {
+        let config = try AppConfiguration.fromEnvironment([:])
+        let settings = Dictionary(uniqueKeysWithValues: config.postgres.sessionSettings.map { ($0.name, $0.value) })
+        #expect(settings["plan_cache_mode"] == "force_generic_plan")
+        #expect(settings["statement_timeout"] == "15000")
+        #expect(config.ownerPostgres.sessionSettings.isEmpty)
+    }
+
     @Test func readsTheEnvironment() throws {
         let config = try AppConfiguration.fromEnvironment([
             "HOST": "0.0.0.0", "PORT": "9000", "DATABASE_URL": "postgres://db/x", "DB_POOL_SIZE": "3",

@@ -182,6 +182,12 @@ public struct AppConfiguration: Sendable {
         pg.sessionSettings = [
             ("statement_timeout", String(Self.milliseconds(statementTimeout))),
             ("lock_timeout", String(Self.milliseconds(lockTimeout))),
+            // Every statement of the server is a lookup by key whose best plan does not depend on
+            // the values. Left to choose, PostgreSQL re-plans the recent-events query on every
+            // call (1-3 ms of its CPU): its generic estimate averages over jobs with 100,000
+            // events. Generic plans are made once per connection and re-made when statistics
+            // change (StatisticsKeeper keeps them current while the database is young).
+            ("plan_cache_mode", "force_generic_plan"),
         ]
         pg.maxPreparedStatements = maxPreparedStatements
         return pg

@@ -44,7 +44,7 @@ public struct CrossSiteGuard: Sendable {
     }
 
     static func normalized(_ text: String) -> String {
-        var value = text.trimmingCharacters(in: .whitespaces).lowercased()
+        var value = text.trimmingHTTPWhitespace.lowercased()
         while value.hasSuffix("/") { value.removeLast() }
         return value
     }

@@ -69,15 +69,15 @@ struct TenantMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
-            let token = parts[1].trimmingCharacters(in: .whitespaces)
+            let token = parts[1].trimmingHTTPWhitespace
             guard !token.isEmpty, !token.contains(" ") else { throw APIError.unauthorized }
             return .bearer(token)
         }
         for cookieHeader in request.headers[values: .cookie] {
             for pair in cookieHeader.split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == "stytch_session" {
-                    let value = kv[1].trimmingCharacters(in: .whitespaces)
+                if kv.count == 2, kv[0].trimmingHTTPWhitespace == "stytch_session" {
+                    let value = kv[1].trimmingHTTPWhitespace
                     if !value.isEmpty { return .sessionCookie(value) }
                 }
             }

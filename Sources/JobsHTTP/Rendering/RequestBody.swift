@@ -60,7 +60,7 @@ enum RequestBodyReader {
         guard let contentType else { return false }
         let mediaType =
             contentType.split(separator: ";", maxSplits: 1).first.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
+                $0.trimmingHTTPWhitespace.lowercased()
             } ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }

@@ -11,13 +11,19 @@ import StrictJSON
 /// function, pruning), the update matches no row, nothing is written, the entry is dropped and
 /// the batch runs again on the locked row. So the cache needs no invalidation to be correct.
 ///
-/// Bounded by an estimate of its bytes (the metadata's JSON size plus a fixed overhead per job);
+/// It also keeps each job's recent window (the 100 most recent errors and warnings a response
+/// embeds), so a report on a job with events needs no read either.
+///
+/// Bounded by an estimate of its bytes (the JSON size of the metadata and of each event's details,
+/// the events' strings, plus a fixed overhead per job and per event);
 /// over the budget, arbitrary entries (never the one just stored) are dropped until it is at 3/4
 /// of it.
 final class JobCache: Sendable {
     struct Entry: Sendable {
         var job: Job
         var version: String
+        /// The job's most recent 100 errors and 100 warnings at `version`.
+        var recent: [JobEvent]
         var bytes: Int
     }
 
@@ -38,17 +44,25 @@ final class JobCache: Sendable {
         state.withLockedValue { $0.entries[key] }
     }
 
-    func store(_ key: JobWriter.Key, job: Job, version: String) {
+    /// Remembers the committed row and its recent window (at most 100 events of each kind).
+    func store(_ key: JobWriter.Key, job: Job, version: String, recent: [JobEvent]) {
         guard budget > 0 else { return }
-        let bytes =
+        var bytes =
             512 + job.jobID.utf8.count + job.jobType.utf8.count + (job.errorMessage?.utf8.count ?? 0)
             + JSONValue.object(job.metadata).compactByteCount
+        for event in recent {
+            bytes +=
+                160 + event.entityKey.utf8.count + event.entityType.utf8.count + event.errorType.utf8.count
+                + event.message.utf8.count + (event.step?.utf8.count ?? 0)
+                + JSONValue.object(event.details).compactByteCount
+        }
         guard bytes <= budget / 16 else {
             remove(key)
             return
         }
+        let entry = Entry(job: job, version: version, recent: recent, bytes: bytes)
         state.withLockedValue { state in
-            if let old = state.entries.updateValue(Entry(job: job, version: version, bytes: bytes), forKey: key) {
+            if let old = state.entries.updateValue(entry, forKey: key) {
                 state.bytes -= old.bytes
             }
             state.bytes += bytes

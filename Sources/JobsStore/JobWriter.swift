@@ -114,9 +114,9 @@ final class JobWriter: Sendable {
     }
 
     /// One round trip, no lock held across it: applies the requests to the cached job in memory,
-    /// then one pipeline (one implicit transaction) reads the job's recent events if it has any
-    /// and writes the row and the new events with a compare-and-set on the cached version
-    /// (`JobRepository.compareAndWriteQuery`). Nil when the row had changed (nothing was written:
+    /// then one statement (its own implicit transaction) writes the row and the new events with a
+    /// compare-and-set on the cached version (`JobRepository.compareAndWriteQuery`); the responses
+    /// embed the cached recent window plus the new events. Nil when the row had changed (nothing was written:
     /// the caller runs the batch on the locked row) or when nothing would be written (answered
     /// from the locked row too, so a no-op never answers from a stale copy).
     private func runCached(_ key: Key, _ items: [Item], _ cached: JobCache.Entry) async throws -> [Result<
@@ -141,17 +141,14 @@ final class JobWriter: Sendable {
             }
         }
         guard job != original || !appended.isEmpty else { return nil }
-        let hadEvents = original.storedErrorCount > 0 || original.storedWarningCount > 0
-        var queries: [PGQuery] = []
-        if hadEvents { queries.append(JobRepository.recentEventsQuery(key.jobID, organization: key.organization)) }
-        queries.append(JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended))
+        let queries = [JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended)]
         let rows = try await database.read(organization: key.organization, queries)
         guard let version = try rows.last?.first?.decode("version", as: String.self) else {
             cache.remove(key)
             return nil
         }
-        cache.store(key, job: job, version: version)
-        let before = hadEvents ? try JobRepository.decodeEvents(rows[0]) : []
+        let before = cached.recent
+        cache.store(key, job: job, version: version, recent: JobEvent.lastHundred(before + appended))
         return zip(items, applied).map { item, result in
             result.map { state in
                 let recent = JobEvent.lastHundred(before + appended.prefix(state.appendedCount))
@@ -166,7 +163,9 @@ final class JobWriter: Sendable {
     /// events; the other writes the row, appends the events, records keys and commits. The lock
     /// is held for the time in between, which is in-memory work only.
     private func runLocked(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
-        typealias Batch = (results: [Result<Outcome, any Error>], written: (job: Job, unchangedVersion: String?)?)
+        typealias Batch = (
+            results: [Result<Outcome, any Error>], written: (job: Job, unchangedVersion: String?, recent: [JobEvent])?
+        )
         let (batch, rows) = try await database.lockedJob(organization: key.organization, jobID: key.jobID) {
             tx, locked -> (Batch, [PGQuery]) in
             guard let locked else {
@@ -241,13 +240,13 @@ final class JobWriter: Sendable {
                 writes.append(
                     IdempotencyStore.recordQuery(organization: key.organization, guarded, response: outcome.response))
             }
-            return ((results, (job, changed ? nil : locked.version)), writes)
+            return ((results, (job, changed ? nil : locked.version, JobEvent.lastHundred(recent))), writes)
         }
         // Remember the committed row for the next batch's one-round-trip path.
         if let written = batch.written,
             let version = try written.unchangedVersion ?? rows.first?.first?.decode("version", as: String.self)
         {
-            cache.store(key, job: written.job, version: version)
+            cache.store(key, job: written.job, version: version, recent: written.recent)
         } else {
             cache.remove(key)
         }

@@ -33,7 +33,8 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
                 let (job, response) = make()
                 if let version = try await repository.create(job) {
                     // The first progress report on it can then take the one-round-trip path.
-                    writer.cache.store(.init(organization: organization, jobID: job.jobID), job: job, version: version)
+                    writer.cache.store(
+                        .init(organization: organization, jobID: job.jobID), job: job, version: version, recent: [])
                 }
                 return WriteOutcome(response: response, replayed: false)
             }

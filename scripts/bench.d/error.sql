@@ -1,10 +1,9 @@
 -- scripts/bench.d/error.sql — pgbench replay of what `jobs-api serve` issues for one
 -- POST /api/jobs/{id}/progress {"error": {"entity_key": "row-N", "entity_type": "row", ...}}
--- (scenarios b and g): JobWriter.runCached for a batch of one request on a cached job that
--- already has events: one pipeline, one round trip, one implicit transaction: set_config, the
--- recent-events read (JobRepository.recentEventsQuery, the window before the append), then the
--- compare-and-set UPDATE with the event INSERT in the same statement
--- (JobRepository.compareAndWriteQuery). pgbench cannot know the row's xmin, so the compare is
+-- (scenarios b and g): JobWriter.runCached for a batch of one request on a cached job (the
+-- server keeps the job's row and its recent-events window in JobCache, so it reads nothing):
+-- one pipeline, one round trip, one implicit transaction: set_config, then the compare-and-set
+-- UPDATE with the event INSERT in the same statement (JobRepository.compareAndWriteQuery). pgbench cannot know the row's xmin, so the compare is
 -- `xmin = xmin` (always true, same cost).
 -- Run by scripts/bench with PGOPTIONS='-c role=jobs_api_app' (RLS applies, as for the server) as
 --   pgbench -n -M prepared -f error.sql -D org=ORG -D lo=ID -D hi=ID -D status=in_progress
@@ -13,8 +12,7 @@
 -- from the row (seq = stored_error_count + 1; the row's counters + 1). So, unlike the server,
 -- the UPDATE sets failed_items, error_count and stored_error_count to `column + 1` instead of
 -- bound values, and the INSERT takes its seq from the UPDATE's RETURNING (the server binds the
--- seq it computed). Seqs stay dense and counters consistent, so the recent-events window reads
--- what the server's reads (~100 events on the big job of g). Other values:
+-- seq it computed). Seqs stay dense and counters consistent. Other values:
 --   * the columns the request does not change: the provisioned values (processed_items 0,
 --     metadata the constant :meta, status, total_items), the zero warning counters;
 --   * updated_at/started_at: the string 'now' (read by PostgreSQL as the transaction's start
@@ -26,15 +24,6 @@
 \set id random(:lo, :hi)
 \startpipeline
 SELECT set_config('app.organization_id', :org, true);
-(SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
- WHERE organization_id = :org AND job_id = :id AND kind = 'error'
-   AND seq > (SELECT stored_error_count - 100 FROM jobs WHERE organization_id = :org AND job_id = :id)
- ORDER BY seq)
-UNION ALL
-(SELECT kind, seq, entity_key, entity_type, error_type, message, details, step, created_at FROM job_events
- WHERE organization_id = :org AND job_id = :id AND kind = 'warning'
-   AND seq > (SELECT stored_warning_count - 100 FROM jobs WHERE organization_id = :org AND job_id = :id)
- ORDER BY seq);
 WITH updated AS (
     UPDATE jobs SET status = :status, total_items = :total,
         processed_items = :zero, failed_items = failed_items + 1,

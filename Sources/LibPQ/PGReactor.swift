@@ -103,6 +103,24 @@ final class PGReactor: @unchecked Sendable {
     func wait(
         for connection: PGConnection, collector: PGResultCollector, flushing: Bool
     ) async -> PGResultCollector {
+        // Sending may have read input as well (libpq reads while a send would block): results
+        // already in libpq's buffer would never make the socket readable again, so take them
+        // here first. `PQisBusy` parses the buffer without a system call.
+        if PQisBusy(connection.conn) == 0 {
+            var collector = collector
+            Self.drain(&collector, connection)
+            if collector.finished {
+                settle(&collector, connection)
+                return collector
+            }
+            return await suspend(connection, collector, flushing)
+        }
+        return await suspend(connection, collector, flushing)
+    }
+
+    private func suspend(
+        _ connection: PGConnection, _ collector: PGResultCollector, _ flushing: Bool
+    ) async -> PGResultCollector {
         await withCheckedContinuation { (continuation: CheckedContinuation<PGResultCollector, Never>) in
             register(
                 Registration(
@@ -192,15 +210,19 @@ final class PGReactor: @unchecked Sendable {
     /// Removes a finished registration from epoll, then resumes its task outside the lock.
     private func complete(_ registration: Registration, generation: UInt64) {
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, registration.socket, nil)
-        if !registration.collector.confirmed && registration.collector.connectionLost == nil
-            && !registration.connection.libpqConnected
-        {
-            // libpq noticed the loss while handing out results (the batch ended early).
-            registration.collector.connectionLost = lastMessage(registration.connection.conn, "the connection was lost")
-        }
         guard lock.withLock({ registrations.removeValue(forKey: generation) }) != nil else { return }
-        if registration.collector.connectionLost != nil { registration.connection.markBroken() }
+        settle(&registration.collector, registration.connection)
         registration.continuation.resume(returning: registration.collector)
+    }
+
+    /// Final checks on a finished batch: one that ended early on a connection libpq found dead
+    /// is a lost connection, and a lost connection is never reused.
+    private func settle(_ collector: inout PGResultCollector, _ connection: PGConnection) {
+        if !collector.confirmed && collector.connectionLost == nil && !connection.libpqConnected {
+            // libpq noticed the loss while handing out results (the batch ended early).
+            collector.connectionLost = lastMessage(connection.conn, "the connection was lost")
+        }
+        if collector.connectionLost != nil { connection.markBroken() }
     }
 
     private func shutDown() {
@@ -272,9 +294,12 @@ final class PGReactor: @unchecked Sendable {
 
     /// Takes every result libpq can hand out without blocking.
     private func drain(_ registration: Registration) {
-        let connection = registration.connection
-        while !registration.collector.finished && PQisBusy(connection.conn) == 0 {
-            registration.collector.take(PQgetResult(connection.conn), from: connection)
+        Self.drain(&registration.collector, registration.connection)
+    }
+
+    private static func drain(_ collector: inout PGResultCollector, _ connection: PGConnection) {
+        while !collector.finished && PQisBusy(connection.conn) == 0 {
+            collector.take(PQgetResult(connection.conn), from: connection)
         }
     }
 

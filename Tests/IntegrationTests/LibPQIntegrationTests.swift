@@ -664,6 +664,33 @@ struct ReactorTests {
         #expect(stats.open >= 1 && stats.open <= 2)
     }
 
+    /// A task waiting on a reactor that stops is resumed (never left hanging) with a connection
+    /// error, and the connection it waited on is not reused.
+    @Test func aStoppedReactorResumesItsWaiterWithAConnectionError() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let reactor = PGReactor(name: "test-reactor")
+        let pid = try await client.withConnection { lease in
+            let connection = lease.connection
+            let pid = try await lease.backendPID()
+            let waiting = Task { try await connection.pipeline(["SELECT pg_sleep(2)"], reactor: reactor) }
+            var registered = false
+            for _ in 0..<100 where !registered {
+                try await Task.sleep(for: .milliseconds(10))
+                registered = reactor.waitingCount == 1
+            }
+            #expect(registered, "the pipeline waits on the test reactor")
+            reactor.stop()
+            let result = await waiting.result
+            #expect(throws: PGError.self) { try result.get() }
+            if case .failure(let error as PGError) = result { #expect(error.code == .connection, "\(error)") }
+            #expect(!connection.isConnected, "marked broken")
+            #expect(reactor.waitingCount == 0)
+            return pid
+        }
+        #expect(try await client.withConnection { try await $0.backendPID() } != pid, "the session was replaced")
+    }
+
     @Test func scriptsRunSeveralStatementsAndReportTheFirstError() async throws {
         let client = try TestDatabase.ownerClient(maxConnections: 1)
         defer { Task { await client.shutdown() } }

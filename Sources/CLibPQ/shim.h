@@ -2,6 +2,11 @@
 #define CLIBPQ_SHIM_H
 #include <libpq-fe.h>
 #include <poll.h>
+#ifdef __linux__
+// For LibPQ's reactor (PGReactor): the Glibc module does not import these headers.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#endif
 
 // Swift does not import character-literal macros, so the diagnostic field codes
 // PQresultErrorField takes are re-exported as constants.

@@ -5,10 +5,12 @@ import ServiceLifecycle
 
 /// A bounded pool of libpq connections with an async API.
 ///
-/// - Every libpq call that talks over a connection runs on the client's own `NIOThreadPool`,
-///   sized to the pool, so a leased connection always has a thread. Exceptions: `PQcancel` is
-///   sent from a detached thread of its own, and `PQfinish` runs wherever the last reference to
-///   a connection is dropped.
+/// - Statements (`query`, `pipeline`, `script`, and so `BEGIN`/`COMMIT`/`ROLLBACK`) are sent by
+///   the calling task on its own thread, the connection being non-blocking, and the task
+///   suspends while the process-wide `PGReactor` thread collects the results: no thread hop and
+///   no thread per connection. Calls that can only block (connecting, `PQencryptPasswordConn`)
+///   run on the client's small `NIOThreadPool`; `PQcancel` is sent from a detached thread of its
+///   own, and `PQfinish` runs wherever the last reference to a connection is dropped.
 /// - `acquire` waits in FIFO order up to `acquireTimeout`, then fails with `.poolTimeout`.
 /// - A connection comes back to the pool only if it is connected and idle; one left inside a
 ///   transaction is rolled back first; a broken one is dropped and its slot reused, so the pool
@@ -18,6 +20,7 @@ public final class PGClient: Service, Sendable {
     public let configuration: PGConfiguration
     let logger: Logger
     let threads: NIOThreadPool
+    let reactor: PGReactor
     /// The pool's bookkeeping; every decision is made there under this lock, and the actions it
     /// returns (resuming waiters, closing connections) run after the lock is released.
     private let state: NIOLockedValueBox<PGPoolStateMachine<PGConnection, Waiter>>
@@ -32,8 +35,11 @@ public final class PGClient: Service, Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        self.threads = NIOThreadPool(numberOfThreads: configuration.maxConnections)
+        // Only connecting and password encryption block now; a few threads are plenty (more
+        // would only let simultaneous connection attempts proceed in parallel).
+        self.threads = NIOThreadPool(numberOfThreads: min(configuration.maxConnections, 4))
         self.threads.start()
+        self.reactor = PGReactor.shared
         self.state = NIOLockedValueBox(PGPoolStateMachine(maxConnections: configuration.maxConnections))
     }
 
@@ -52,7 +58,7 @@ public final class PGClient: Service, Sendable {
         let connection = try await acquire()
         configuration.acquireObserver?(ContinuousClock.now - started)
         let lease = PGLease(
-            connection: connection, leaseNumber: connection.beginLease(), threads: threads,
+            connection: connection, leaseNumber: connection.beginLease(), threads: threads, reactor: reactor,
             slowQueryThreshold: configuration.slowQueryThreshold, logger: logger)
         do {
             let value = try await body(lease)
@@ -201,7 +207,7 @@ public final class PGClient: Service, Sendable {
             case .idle: break
             case .inTransaction, .failed:
                 do {
-                    _ = try await threads.runBlocking { try connection.executeScript("ROLLBACK") }
+                    _ = try await connection.script("ROLLBACK", reactor: reactor)
                     usable = connection.isConnected && connection.transactionState == .idle
                 } catch {
                     usable = false
@@ -212,7 +218,7 @@ public final class PGClient: Service, Sendable {
         }
         if usable && connection.needsStatementTrim {
             do {
-                try await threads.runBlocking { try connection.trimStatements() }
+                try await connection.trimStatements(reactor: reactor)
             } catch {
                 usable = false
             }
@@ -247,6 +253,7 @@ public struct PGLease: Sendable {
     /// This lease's number on the connection: a cancel is sent only while it is current.
     let leaseNumber: Int
     let threads: NIOThreadPool
+    let reactor: PGReactor
     var slowQueryThreshold: Duration? = nil
     var logger: Logger? = nil
 
@@ -275,13 +282,15 @@ public struct PGLease: Sendable {
     public func query(_ query: PGQuery) async throws -> PGRows {
         let connection = self.connection
         let leaseNumber = self.leaseNumber
+        let reactor = self.reactor
         if Task.isCancelled {
             throw PGError(code: .cancelled, message: "the task was cancelled before the statement ran")
         }
         let started = ContinuousClock.now
         defer { noteDuration(started, [query]) }
+        // A pipeline of one: the same round trip as `PQexecPrepared`, without blocking.
         return try await withTaskCancellationHandler {
-            try await threads.runBlocking { try connection.execute(query) }
+            try await connection.pipeline([query], reactor: reactor)[0]
         } onCancel: {
             connection.cancel(lease: leaseNumber)
         }
@@ -294,13 +303,14 @@ public struct PGLease: Sendable {
     public func pipeline(_ queries: [PGQuery]) async throws -> [PGRows] {
         let connection = self.connection
         let leaseNumber = self.leaseNumber
+        let reactor = self.reactor
         if Task.isCancelled {
             throw PGError(code: .cancelled, message: "the task was cancelled before the statements ran")
         }
         let started = ContinuousClock.now
         defer { noteDuration(started, queries) }
         return try await withTaskCancellationHandler {
-            try await threads.runBlocking { try connection.executePipeline(queries) }
+            try await connection.pipeline(queries, reactor: reactor)
         } onCancel: {
             connection.cancel(lease: leaseNumber)
         }
@@ -311,8 +321,7 @@ public struct PGLease: Sendable {
     /// builds. Never input.
     @discardableResult
     public func script(_ sql: String) async throws -> PGRows {
-        let connection = self.connection
-        return try await threads.runBlocking { try connection.executeScript(sql) }
+        try await connection.script(sql, reactor: reactor)
     }
 
     /// Runs `body` in a transaction on this connection (see `PGClient.withTransaction`).

@@ -2,17 +2,23 @@ internal import CLibPQ
 import Foundation
 import NIOConcurrencyHelpers
 
-/// One libpq connection. The methods that talk to the server (`init`, `execute`,
-/// `executePipeline`, `executeScript`, `trimStatements`, `encryptPassword`) block and must run on
-/// a thread that may block (the client's dedicated thread pool). `cancel`, the lease bookkeeping
-/// and the status checks (`isConnected`, `transactionState`, `looksAlive`) do not block.
+/// One libpq connection, in libpq's non-blocking mode once connected.
+///
+/// - `pipeline`, `script` and `trimStatements` are async: they send from the calling thread
+///   without blocking and suspend while the `PGReactor` collects the results.
+/// - `init`, `execute` (used while connecting, before the connection turns non-blocking),
+///   `executeScript` and `encryptPassword` block and must run on a thread that may block (the
+///   client's small thread pool). `cancel`, the lease bookkeeping and the status checks
+///   (`isConnected`, `transactionState`, `looksAlive`) do not block.
 ///
 /// Safety (`@unchecked Sendable`): a connection is used by one lease holder at a time, and each
-/// call into it runs on one pool thread while the holder awaits, so libpq never sees two threads
-/// on one `PGconn` at once. `cancel` uses a separate `PGcancel` object, which libpq documents as
-/// safe to use from another thread.
+/// call into it runs either on the holder's thread or, while the holder is suspended, on the
+/// reactor thread (handed over and back under the reactor's lock and a continuation), so libpq
+/// never sees two threads on one `PGconn` at once. `cancel` uses a separate `PGcancel` object,
+/// which libpq documents as safe to use from another thread.
 final class PGConnection: @unchecked Sendable {
-    private let conn: OpaquePointer
+    /// The libpq handle; the reactor drives it while a task waits (see the type's Safety note).
+    let conn: OpaquePointer
     private let cancelHandle: OpaquePointer?
     /// Named prepared statements of this session, by SQL text: name and last use (a tick).
     private var statements: [String: (name: String, lastUse: Int)] = [:]
@@ -70,6 +76,8 @@ final class PGConnection: @unchecked Sendable {
                     sql: "SELECT " + calls.joined(separator: ", "),
                     binds: settings.flatMap { [$0.name.pgBind, $0.value.pgBind] }))
         }
+        // From here on statements are sent without blocking and the reactor waits for results.
+        guard PQsetnonblocking(conn, 1) == 0 else { throw lastError(prefix: "cannot make the connection non-blocking") }
     }
 
     deinit {
@@ -77,8 +85,20 @@ final class PGConnection: @unchecked Sendable {
         PQfinish(conn)
     }
 
-    /// True when libpq considers the connection usable.
-    var isConnected: Bool { PQstatus(conn) == CONNECTION_OK }
+    /// True when libpq considers the connection usable and nothing marked it broken.
+    var isConnected: Bool { !isBroken && libpqConnected }
+
+    /// libpq's own view of the connection (no lock; for the reactor's result collection).
+    var libpqConnected: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// Set when the connection failed in a way libpq may not have noticed yet (a hang-up seen
+    /// by epoll, a pipeline left in an unknown state). The pool then drops it.
+    private var broken = false
+
+    var isBroken: Bool { leaseLock.withLock { broken } }
+
+    /// Marks the connection as not reusable (any thread).
+    func markBroken() { leaseLock.withLock { broken = true } }
 
     /// The transaction state, as libpq reports it.
     enum TransactionState { case idle, active, inTransaction, failed, unknown }
@@ -110,7 +130,8 @@ final class PGConnection: @unchecked Sendable {
     // if the statement it was meant for has already finished, it interrupts whatever this
     // session runs next. So a cancel is tied to one lease, and a connection that had a cancel
     // sent during its lease is never reused: the pool closes it (its session, and any late
-    // cancel, die with it). Safety: `lease` and `cancelSent` are only touched under `leaseLock`.
+    // cancel, die with it). Safety: `lease`, `cancelSent` and `broken` are only touched under
+    // `leaseLock`.
     private let leaseLock = NIOLock()
     private var lease = 0
     private var leaseCounter = 0
@@ -186,24 +207,71 @@ final class PGConnection: @unchecked Sendable {
         return try consume(result)
     }
 
+    // MARK: Non-blocking statements (the reactor collects the results)
+
     /// Sends every statement in one round trip (libpq pipeline mode) and returns their results
     /// in order. Outside an explicit transaction they run as one implicit transaction; the
-    /// first error aborts the rest and is thrown.
-    func executePipeline(_ queries: [PGQuery]) throws -> [PGRows] {
+    /// first error aborts the rest and is thrown. The statements are sent from the calling
+    /// thread (the connection is non-blocking, so this never blocks); `reactor` collects the
+    /// results while the task is suspended.
+    func pipeline(_ queries: [PGQuery], reactor: PGReactor) async throws -> [PGRows] {
+        let (collector, flushing) = try sendPipeline(queries)
+        let outcome = await reactor.wait(for: self, collector: collector, flushing: flushing)
+        return try finishPipeline(outcome)
+    }
+
+    /// Runs trusted SQL text that may hold several statements (`BEGIN`, `COMMIT`, migration
+    /// files; never input) with the simple protocol, as `PQexec` would: the last result, or the
+    /// error that stopped the script.
+    func script(_ sql: String, reactor: PGReactor) async throws -> PGRows {
+        guard !isBroken else { throw PGError(code: .connection, message: "the connection was lost earlier") }
+        guard PQsendQuery(conn, sql) == 1 else { throw lastError(prefix: "cannot send the statements") }
+        let flushing = try flushAfterSending()
+        let outcome = await reactor.wait(
+            for: self, collector: PGResultCollector(mode: .script), flushing: flushing)
+        if let lost = outcome.connectionLost {
+            throw PGError(
+                code: .connection, sqlState: outcome.firstError?.sqlState, message: lostMessage(lost, outcome))
+        }
+        if let error = outcome.firstError { throw error }
+        guard let rows = outcome.lastRows else { throw lastError(prefix: "no result from the server") }
+        return rows
+    }
+
+    /// The message for a batch cut short by a lost connection, with the server's last word (a
+    /// FATAL `terminating connection ...`, say) when there was one.
+    private func lostMessage(_ lost: String, _ outcome: PGResultCollector) -> String {
+        guard let said = outcome.firstError?.message, !lost.contains(said) else { return lost }
+        return "\(lost) (the server said: \(said))"
+    }
+
+    /// `PQflush` after sending: true while output remains queued (the reactor then also waits
+    /// for writability). A failure marks the connection broken.
+    private func flushAfterSending() throws -> Bool {
+        switch PQflush(conn) {
+        case 0: return false
+        case 1: return true
+        default:
+            let error = lastError(prefix: "cannot send to the server")
+            markBroken()
+            throw error
+        }
+    }
+
+    /// Enters pipeline mode and queues the statements, the sync point and a flush. Any failure
+    /// while sending leaves the pipeline in an unknown state, so the connection is marked broken
+    /// (the pool drops it) rather than drained.
+    private func sendPipeline(_ queries: [PGQuery]) throws -> (PGResultCollector, flushing: Bool) {
         for query in queries {
             for (index, bind) in query.binds.enumerated() where bind.value?.utf8.contains(0) == true {
+                // libpq passes C strings, and PostgreSQL cannot store NUL in text anyway.
                 throw PGError(code: .usage, message: "parameter $\(index + 1) contains a NUL character")
             }
         }
+        guard !isBroken else { throw PGError(code: .connection, message: "the connection was lost earlier") }
         guard PQenterPipelineMode(conn) == 1 else { throw lastError(prefix: "cannot enter pipeline mode") }
-        // What each sent command is, so results can be matched to it.
-        enum Sent {
-            case prepare(sql: String, name: String)
-            case query(Int)
-        }
-        var sent: [Sent] = []
+        var sent: [PGResultCollector.Sent] = []
         var newNames: [String: String] = [:]
-        var sendFailed = false
         for (index, query) in queries.enumerated() {
             let count = Int32(query.binds.count)
             let types = query.binds.map { Oid($0.type) }
@@ -221,74 +289,43 @@ final class PGConnection: @unchecked Sendable {
                 }
                 return PQsendQueryPrepared(conn, name!, count, values, nil, nil, 0)
             }
-            if ok != 1 {
-                sendFailed = true
-                break
+            guard ok == 1 else {
+                let error = lastError(prefix: "cannot send the pipeline")
+                markBroken()
+                throw error
             }
             sent.append(.query(index))
         }
-        let syncOK = PQpipelineSync(conn) == 1
-        var results = [PGRows?](repeating: nil, count: queries.count)
-        var firstError: (any Error)?
-        // Drain everything up to the sync point, whatever happened.
-        // Each command yields its result then one NULL; the sync point ends the pipeline.
-        // Success needs the sync point itself: outside an explicit transaction it is where the
-        // implicit transaction commits, so results that arrived before it prove nothing (the
-        // commit may fail, or the connection may drop before it is confirmed).
-        var position = 0
-        var sawSync = false
-        while syncOK {
-            guard let result = PQgetResult(conn) else {
-                position += 1
-                if !isConnected || position > sent.count + 1 { break }
-                continue
-            }
-            let status = PQresultStatus(result)
-            if status == PGRES_PIPELINE_SYNC {
-                PQclear(result)
-                sawSync = true
-                break
-            }
-            guard position < sent.count else {
-                // A result after the last command: the commit at the sync point failed, or the
-                // connection broke. Either way nothing is confirmed.
-                if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
-                    do { _ = try consume(result) } catch { if firstError == nil { firstError = error } }
-                } else {
-                    PQclear(result)
-                }
-                if !isConnected { break }
-                continue
-            }
-            switch sent[position] {
-            case .prepare(let sql, let name):
-                if status == PGRES_COMMAND_OK {
-                    remember(sql, as: name)
-                    PQclear(result)
-                } else if status == PGRES_PIPELINE_ABORTED {
-                    PQclear(result)
-                } else {
-                    do { _ = try consume(result) } catch { if firstError == nil { firstError = error } }
-                }
-            case .query(let index):
-                if status == PGRES_PIPELINE_ABORTED {
-                    PQclear(result)
-                } else {
-                    do { results[index] = try consume(result) } catch { if firstError == nil { firstError = error } }
-                }
-            }
+        guard PQpipelineSync(conn) == 1 else {
+            let error = lastError(prefix: "cannot send the pipeline")
+            markBroken()
+            throw error
         }
-        _ = PQexitPipelineMode(conn)
-        if let firstError { throw firstError }
-        if sendFailed || !syncOK { throw lastError(prefix: "cannot send the pipeline") }
-        guard sawSync else {
+        let flushing = try flushAfterSending()
+        return (PGResultCollector(mode: .pipeline(sent: sent, count: queries.count)), flushing)
+    }
+
+    /// Turns the collected results into the pipeline's rows or its error, after remembering the
+    /// statements it prepared and leaving pipeline mode.
+    private func finishPipeline(_ outcome: PGResultCollector) throws -> [PGRows] {
+        for (sql, name) in outcome.prepared { remember(sql, as: name) }
+        if let lost = outcome.connectionLost {
+            throw PGError(
+                code: .connection, sqlState: outcome.firstError?.sqlState, message: lostMessage(lost, outcome))
+        }
+        if !outcome.sawSync || PQexitPipelineMode(conn) != 1 {
+            // Still in pipeline mode with results unaccounted for: never reuse the session.
+            markBroken()
+        }
+        if let error = outcome.firstError { throw error }
+        guard outcome.sawSync else {
             throw PGError(
                 code: .connection, message: "the connection was lost before the server confirmed the pipeline's end")
         }
-        guard results.allSatisfy({ $0 != nil }) else {
+        guard outcome.results.allSatisfy({ $0 != nil }) else {
             throw PGError(code: .connection, message: "the pipeline ended before every statement answered")
         }
-        return results.map { $0! }
+        return outcome.results.map { $0! }
     }
 
     // MARK: The prepared-statement cache
@@ -319,13 +356,13 @@ final class PGConnection: @unchecked Sendable {
     /// Deallocates the least recently used statements down to three quarters of the bound, in
     /// one round trip. Call only on an idle connection (the pool does, on release). The names
     /// are our own `sN`, never input.
-    func trimStatements() throws {
+    func trimStatements(reactor: PGReactor) async throws {
         guard needsStatementTrim else { return }
         let keep = maxStatements * 3 / 4
         let victims = statements.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(statements.count - keep)
         let sql = victims.map { "DEALLOCATE \($0.value.name);" }.joined(separator: " ")
         for victim in victims { statements[victim.key] = nil }
-        try executeScript(sql)
+        _ = try await script(sql, reactor: reactor)
     }
 
     /// Runs trusted SQL text that may hold several statements (migration files). Never for input.
@@ -344,13 +381,13 @@ final class PGConnection: @unchecked Sendable {
         return String(cString: encrypted)
     }
 
-    private func lastError(prefix: String) -> PGError {
+    func lastError(prefix: String) -> PGError {
         let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
         return PGError(code: .connection, message: message.isEmpty ? prefix : "\(prefix): \(message)")
     }
 
     /// Turns a libpq result into rows or a thrown error, always freeing it.
-    private func consume(_ result: OpaquePointer?) throws -> PGRows {
+    func consume(_ result: OpaquePointer?) throws -> PGRows {
         guard let result else {
             throw lastError(prefix: "no result from the server")
         }

@@ -1,8 +1,8 @@
 import Foundation
-import LibPQ
 import Testing
 
 @testable import JobsDomain
+@testable import LibPQ
 
 @Suite("LibPQ against a real PostgreSQL")
 struct LibPQIntegrationTests {
@@ -523,5 +523,188 @@ struct PipelineTests {
             try await lease.pipeline(["INSERT INTO pipe_tx VALUES (\(2))", "COMMIT"])
         }
         #expect(try await client.query("SELECT count(*) AS n FROM pipe_tx").first!.decode("n", as: Int.self) == 2)
+    }
+}
+
+/// The non-blocking path: statements are sent by the calling task and the shared `PGReactor`
+/// collects the results. Each test here fails if results are routed to the wrong caller, a
+/// lost connection hangs or is reused, a large send is not flushed, or a continuation leaks.
+@Suite("LibPQ reactor")
+struct ReactorTests {
+    @Test func manyConcurrentPipelinesOnASmallPoolGetTheirOwnRows() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 3, acquireTimeout: .seconds(60))
+        defer { Task { await client.shutdown() } }
+        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<400 {
+                group.addTask {
+                    let results = try await client.withConnection { lease in
+                        try await lease.pipeline([
+                            "SELECT \(i)::int8 AS v",
+                            "SELECT \("caller-\(i)") AS who, pg_sleep(\(i % 7 == 0 ? 0.002 : 0.0)) AS z",
+                            "SELECT g AS v FROM generate_series(1, \(i % 50)::int) AS g",
+                        ])
+                    }
+                    var wrong = 0
+                    if try results[0].first!.decode("v", as: Int.self) != i { wrong += 1 }
+                    if try results[1].first!.decode("who", as: String.self) != "caller-\(i)" { wrong += 1 }
+                    if results[2].count != i % 50 { wrong += 1 }
+                    return wrong
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+        let stats = client.statistics
+        #expect(stats.open <= 3)
+        #expect(stats.leased == 0)
+        #expect(stats.waiting == 0)
+    }
+
+    @Test func aBackendTerminatedWhileWaitingFailsThatCallerAndThePoolRecovers() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1, acquireTimeout: .seconds(30))
+        let killer = try TestDatabase.ownerClient(maxConnections: 1)
+        defer {
+            Task {
+                await client.shutdown()
+                await killer.shutdown()
+            }
+        }
+        let pid = try await client.withConnection { try await $0.backendPID() }
+        let waiting = Task {
+            try await client.withConnection { lease in
+                try await lease.pipeline(["SELECT 1 AS one", "SELECT pg_sleep(10)"])
+            }
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let started = ContinuousClock.now
+        let killed = try await killer.query("SELECT pg_terminate_backend(\(pid)::int) AS ok").first!
+            .decode("ok", as: Bool.self)
+        #expect(killed)
+        let result = await waiting.result
+        #expect(ContinuousClock.now - started < .seconds(5), "the waiting caller must fail promptly")
+        #expect(throws: PGError.self) { try result.get() }
+        if case .failure(let error as PGError) = result {
+            #expect(error.code == .connection, "\(error)")
+        }
+        // The broken connection was dropped, not reused: the next query gets a fresh session.
+        let newPID = try await client.withConnection { try await $0.backendPID() }
+        #expect(newPID != pid)
+        #expect(try await client.query("SELECT 2 AS two").first!.decode("two", as: Int.self) == 2)
+        #expect(client.statistics.open == 1)
+        #expect(client.statistics.leased == 0)
+    }
+
+    @Test func aPipelineTooLargeForOneFlushCompletes() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let flushesBefore = PGReactor.shared.flushingCount
+        // 8 MB of binds: far beyond a socket buffer, so `PQflush` returns 1 and the reactor
+        // finishes sending on writability while it also reads.
+        let big = String(repeating: "0123456789abcdef", count: 256 * 1024)
+        for round in 0..<2 {
+            let results = try await client.withConnection { lease in
+                try await lease.pipeline([
+                    "SELECT length(\(big)) AS n, \(round)::int AS r",
+                    "SELECT md5(\(big)) AS h",
+                    "SELECT length(\(big + "x")) AS n",
+                ])
+            }
+            #expect(try results[0].first!.decode("n", as: Int.self) == big.utf8.count)
+            #expect(try results[0].first!.decode("r", as: Int.self) == round)
+            #expect(try results[1].first!.decode("h", as: String.self).count == 32)
+            #expect(try results[2].first!.decode("n", as: Int.self) == big.utf8.count + 1)
+        }
+        // A single statement that large, and a large result back.
+        let echoed = try await client.query("SELECT \(big) || 'end' AS v").first!.decode("v", as: String.self)
+        #expect(echoed == big + "end")
+        #expect(PGReactor.shared.flushingCount > flushesBefore, "the large sends must have needed the reactor to flush")
+    }
+
+    @Test func cancellingASleepingStatementReturnsCancelledQuickly() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let task = Task { try await client.withConnection { try await $0.query("SELECT pg_sleep(10)") } }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+        #expect(ContinuousClock.now - started < .seconds(3), "the cancel must interrupt pg_sleep")
+        #expect(throws: PGError.self) { try result.get() }
+        if case .failure(let error as PGError) = result {
+            #expect(error.code == .cancelled, "\(error)")
+        }
+        #expect(try await client.query("SELECT 3 AS v").first!.decode("v", as: Int.self) == 3)
+        #expect(client.statistics.leased == 0)
+    }
+
+    @Test func aThousandSequentialStatementsLeaveEverythingIdle() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 2)
+        defer { Task { await client.shutdown() } }
+        var sum = 0
+        for i in 0..<1000 {
+            switch i % 4 {
+            case 0: sum += try await client.query("SELECT \(i)::int8 AS v").first!.decode("v", as: Int.self)
+            case 1:
+                sum += try await client.withConnection { try await $0.pipeline(["SELECT \(i)::int8 AS v"]) }[0].first!
+                    .decode("v", as: Int.self)
+            case 2:
+                sum += try await client.withTransaction { try await $0.query("SELECT \(i)::int8 AS v") }.first!
+                    .decode("v", as: Int.self)
+            default:
+                // A failing statement completes its caller too, and leaves the connection usable.
+                await #expect(throws: PGError.self) { try await client.query("SELECT 1/\(0)::int AS v") }
+                sum += i
+            }
+        }
+        #expect(sum == (0..<1000).reduce(0, +))
+        let stats = client.statistics
+        #expect(stats.leased == 0)
+        #expect(stats.waiting == 0)
+        #expect(stats.idle == stats.open)
+        #expect(stats.open >= 1 && stats.open <= 2)
+    }
+
+    /// A task waiting on a reactor that stops is resumed (never left hanging) with a connection
+    /// error, and the connection it waited on is not reused.
+    @Test func aStoppedReactorResumesItsWaiterWithAConnectionError() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        let reactor = PGReactor(name: "test-reactor")
+        let pid = try await client.withConnection { lease in
+            let connection = lease.connection
+            let pid = try await lease.backendPID()
+            let waiting = Task { try await connection.pipeline(["SELECT pg_sleep(2)"], reactor: reactor) }
+            var registered = false
+            for _ in 0..<100 where !registered {
+                try await Task.sleep(for: .milliseconds(10))
+                registered = reactor.waitingCount == 1
+            }
+            #expect(registered, "the pipeline waits on the test reactor")
+            reactor.stop()
+            let result = await waiting.result
+            #expect(throws: PGError.self) { try result.get() }
+            if case .failure(let error as PGError) = result { #expect(error.code == .connection, "\(error)") }
+            #expect(!connection.isConnected, "marked broken")
+            #expect(reactor.waitingCount == 0)
+            return pid
+        }
+        #expect(try await client.withConnection { try await $0.backendPID() } != pid, "the session was replaced")
+    }
+
+    @Test func scriptsRunSeveralStatementsAndReportTheFirstError() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await client.shutdown() } }
+        try await client.withConnection { lease in
+            let last = try await lease.script(
+                "CREATE TEMP TABLE script_probe (k int); INSERT INTO script_probe VALUES (1), (2)")
+            #expect(last.commandTag == "INSERT 0 2")
+            let error = await #expect(throws: PGError.self) {
+                try await lease.script(
+                    "INSERT INTO script_probe VALUES (3); SELECT 1/0; INSERT INTO script_probe VALUES (4)")
+            }
+            #expect(error?.sqlState == SQLState(rawValue: "22012"))
+            let n = try await lease.query("SELECT count(*) AS n FROM script_probe").first!.decode("n", as: Int.self)
+            #expect(n == 2, "a failing script is one implicit transaction")
+        }
     }
 }

@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "JobsDomain", "StrictJSON", "JobsStore", "LibPQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

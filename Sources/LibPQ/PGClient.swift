@@ -145,7 +145,7 @@ public final class PGClient: Service, Sendable {
         let received: Grant? = await withTaskGroup(of: Grant?.self) { group in
             group.addTask { await self.suspend(id: id) }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                await CancellableSleep.sleep(for: timeout)
                 return nil
             }
             var grant: Grant? = nil

@@ -22,7 +22,7 @@ public struct AppConfiguration: Sendable {
     public var appDatabasePassword: String?
     /// Non-owner role the server switches to after connecting (`SET ROLE`); empty = none.
     public var databaseRole = "jobs_api_app"
-    public var poolSize = 10
+    public var poolSize = 16
     public var poolAcquireTimeout: Duration = .seconds(5)
     public var unnamedStatements = false
     /// The server's sessions cancel a statement running longer than this (`statement_timeout`);
@@ -307,7 +307,10 @@ extension AppConfiguration {
                 meaning:
                     "role `serve` switches to after connecting (`SET ROLE`); empty = stay the login role. Admin commands and `migrate` always run as the login (owner) role.",
                 emptyIsAValue: true, apply: { $0.databaseRole = $1 }, show: { $0.databaseRole }),
-            integerSetting("DB_POOL_SIZE", 1...1000, "10", "most connections the server opens", \.poolSize),
+            integerSetting(
+                "DB_POOL_SIZE", 1...1000, "16",
+                "most connections the server opens. 16 was the best of 10/16/32 on a 2-core machine (BENCHMARKS.md); on bigger ones start at 4–8 × the PostgreSQL server's cores, and keep pool × server instances below its `max_connections`",
+                \.poolSize),
             millisecondsSetting(
                 "DB_POOL_TIMEOUT_MS", 1...600_000, "5000",
                 "how long a request waits for a free connection before `503`",

@@ -46,7 +46,7 @@ enum RequestBodyReader {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                await RequestTimer.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }

@@ -60,11 +60,11 @@ struct JobRepository: Sendable {
         return try results[0].first.map(Self.decodeJob)
     }
 
-    /// The row; locked (`FOR UPDATE`) with its version (`xmin`, see `JobCache`) for a write.
-    static func selectJob(_ id: String, organization: String, lock: Bool) -> PGQuery {
+    /// The row; for a write locked (`FOR UPDATE`) or not, with its version (`xmin`, see `JobCache`).
+    static func selectJob(_ id: String, organization: String, lock: Bool, versioned: Bool = false) -> PGQuery {
         // Safety: the column list and the locking clause are constants of this file.
         """
-        SELECT \(unsafeRaw: columns)\(unsafeRaw: lock ? ", xmin::text AS version" : "") FROM jobs
+        SELECT \(unsafeRaw: columns)\(unsafeRaw: lock || versioned ? ", xmin::text AS version" : "") FROM jobs
         WHERE organization_id = \(organization) AND job_id = \(id) \(unsafeRaw: lock ? "FOR UPDATE" : "")
         """
     }

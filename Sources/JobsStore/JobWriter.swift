@@ -97,31 +97,57 @@ final class JobWriter: Sendable {
         var hash: [UInt8] { item.guarded?.requestHash ?? [] }
     }
 
-    /// A batch takes one round trip when the job is cached and no request carries an idempotency
-    /// key (`runCached`); otherwise, or when the cached row turns out to be stale, it runs on the
-    /// locked row (`runLocked`).
+    /// A batch without idempotency keys takes one round trip when the job is cached
+    /// (`runCached`), two when it is not (`readForCache` first: no lock, no transaction block).
+    /// With a key, when the job is missing, or when the cached row turns out to be stale, it runs
+    /// on the locked row (`runLocked`).
     private func runBatch(_ key: Key, _ items: [Item]) async throws -> [Result<Outcome, any Error>] {
-        if items.allSatisfy({ $0.guarded == nil }), let cached = cache.entry(key) {
-            do {
-                if let results = try await runCached(key, items, cached) { return results }
-            } catch {
-                // Whether it committed is unknown: forget the row, report the failure.
-                cache.remove(key)
-                throw error
+        if cache.budget > 0, items.allSatisfy({ $0.guarded == nil }) {
+            var entry = cache.entry(key)
+            let fresh = entry == nil
+            if fresh { entry = try await readForCache(key) }
+            if let cached = entry {
+                do {
+                    if let results = try await runCached(key, items, cached, fresh: fresh) { return results }
+                } catch {
+                    // Whether it committed is unknown: forget the row, report the failure.
+                    cache.remove(key)
+                    throw error
+                }
             }
         }
         return try await runLocked(key, items)
     }
 
+    /// Reads the row with its version and its recent window in one round trip, without a lock,
+    /// and caches them; nil when the job does not exist. The two reads may see different
+    /// snapshots when a writer commits in between: then the row's version is already stale and
+    /// the compare-and-set that follows matches nothing, so nothing wrong is ever written.
+    private func readForCache(_ key: Key) async throws -> JobCache.Entry? {
+        let rows = try await database.read(
+            organization: key.organization,
+            [
+                JobRepository.selectJob(key.jobID, organization: key.organization, lock: false, versioned: true),
+                JobRepository.recentEventsQuery(key.jobID, organization: key.organization),
+            ])
+        guard let row = rows[0].first else { return nil }
+        let job = try JobRepository.decodeJob(row)
+        let version = try row.decode("version", as: String.self)
+        let recent = try JobRepository.decodeEvents(rows[1])
+        cache.store(key, job: job, version: version, recent: recent)
+        return JobCache.Entry(job: job, version: version, recent: recent, bytes: 0)
+    }
+
     /// One round trip, no lock held across it: applies the requests to the cached job in memory,
     /// then one statement (its own implicit transaction) writes the row and the new events with a
     /// compare-and-set on the cached version (`JobRepository.compareAndWriteQuery`); the responses
-    /// embed the cached recent window plus the new events. Nil when the row had changed (nothing was written:
-    /// the caller runs the batch on the locked row) or when nothing would be written (answered
-    /// from the locked row too, so a no-op never answers from a stale copy).
-    private func runCached(_ key: Key, _ items: [Item], _ cached: JobCache.Entry) async throws -> [Result<
-        Outcome, any Error
-    >]? {
+    /// embed the cached recent window plus the new events. Nil when the row had changed (nothing
+    /// was written: the caller runs the batch on the locked row) or when nothing would be written
+    /// and the copy is not `fresh` (just read): that is answered from the locked row, so a no-op
+    /// (a `409`, say) never answers from a stale copy.
+    private func runCached(_ key: Key, _ items: [Item], _ cached: JobCache.Entry, fresh: Bool) async throws
+        -> [Result<Outcome, any Error>]?
+    {
         let original = cached.job
         var job = original
         var appended: [JobEvent] = []
@@ -140,15 +166,18 @@ final class JobWriter: Sendable {
                 applied.append(.failure(error))
             }
         }
-        guard job != original || !appended.isEmpty else { return nil }
-        let queries = [JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended)]
-        let rows = try await database.read(organization: key.organization, queries)
-        guard let version = try rows.last?.first?.decode("version", as: String.self) else {
-            cache.remove(key)
+        let before = cached.recent
+        if job != original || !appended.isEmpty {
+            let queries = [JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended)]
+            let rows = try await database.read(organization: key.organization, queries)
+            guard let version = try rows.last?.first?.decode("version", as: String.self) else {
+                cache.remove(key)
+                return nil
+            }
+            cache.store(key, job: job, version: version, recent: JobEvent.lastHundred(before + appended))
+        } else if !fresh {
             return nil
         }
-        let before = cached.recent
-        cache.store(key, job: job, version: version, recent: JobEvent.lastHundred(before + appended))
         return zip(items, applied).map { item, result in
             result.map { state in
                 let recent = JobEvent.lastHundred(before + appended.prefix(state.appendedCount))

@@ -86,6 +86,32 @@ struct FastPathTests {
         }
     }
 
+    /// A server that has not seen the job reads it first (no lock) and answers from that fresh
+    /// read: a write lands once, a report on a job another server ended is a 409, an empty one
+    /// a 200 — and a job that does not exist a 404.
+    @Test func aServerThatNeverSawTheJobReadsItFirst() async throws {
+        try await withAPI { (one, t) async throws in
+            let id = try await one.createJob(t.editorA, total: 10)
+            try await withAPI { (two, _) async throws in
+                var r = try await two.progress(t.editorA, id, #"{"processed_items_delta": 3}"#)
+                #expect(r.status == 200)
+                #expect(int(r["processed_items"]) == 3)
+                r = try await one.progress(t.editorA, id, #"{"mark_completed": true}"#)
+                #expect(r["status"] as? String == "completed")
+            }
+            try await withAPI { (three, _) async throws in
+                let late = try await three.progress(t.editorA, id, #"{"processed_items_delta": 1}"#)
+                #expect(late.status == 409)
+                let empty = try await three.progress(t.editorA, id, "{}")
+                #expect(empty.status == 200)
+                #expect(int(empty["processed_items"]) == 3)
+                let missing = try await three.progress(
+                    t.editorA, "job_missing_fastpath", #"{"processed_items_delta": 1}"#)
+                #expect(missing.status == 404)
+            }
+        }
+    }
+
     /// A new database fills up: the keeper analyzes each table of ours once it has doubled, and
     /// only then; afterwards a generic plan looks a job up by its primary key.
     @Test func statisticsFollowAYoungDatabase() async throws {

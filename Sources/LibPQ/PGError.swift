@@ -98,6 +98,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public var description: String { rawValue }
 
     public static let uniqueViolation = SQLState(rawValue: "23505")
+    public static let duplicateObject = SQLState(rawValue: "42710")
     public static let foreignKeyViolation = SQLState(rawValue: "23503")
     public static let checkViolation = SQLState(rawValue: "23514")
     public static let notNullViolation = SQLState(rawValue: "23502")

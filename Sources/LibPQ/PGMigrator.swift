@@ -151,13 +151,35 @@ public struct PGMigrator: Sendable {
         for migration in pending {
             logger.info(
                 "applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-            try await lease.transaction { lease in
-                try await lease.script(migration.sql)
-                try await lease.query(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))"
-                )
-            }
+            try await apply(migration, on: lease)
         }
         return pending
+    }
+
+    /// Runs one migration in its own transaction. Roles are cluster-global and the advisory lock
+    /// is per database: when two databases of one cluster migrate at once, both may see a role
+    /// missing and one `CREATE ROLE` (or `GRANT role`) fails with 23505/42710 once the other
+    /// commits. The loser's transaction rolled back entirely, so it runs again and now sees the
+    /// role (a few attempts; any other error is final).
+    private func apply(_ migration: PGMigration, on lease: PGLease) async throws {
+        var attempt = 1
+        while true {
+            do {
+                try await lease.transaction { lease in
+                    try await lease.script(migration.sql)
+                    try await lease.query(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))"
+                    )
+                }
+                return
+            } catch let error as PGError
+                where attempt < 4 && (error.sqlState == .uniqueViolation || error.sqlState == .duplicateObject)
+            {
+                logger.warning(
+                    "migration collided with a concurrent one on a cluster-wide object; retrying",
+                    metadata: ["version": "\(migration.version)", "attempt": "\(attempt)"])
+                attempt += 1
+            }
+        }
     }
 }

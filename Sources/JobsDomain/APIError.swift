@@ -40,6 +40,9 @@ public enum APIError: Error, Sendable, Equatable {
     /// The database answered, but a statement or lock wait timed out, or a deadlock persisted
     /// through the server's own retries.
     case busy
+    /// The identity provider (Stytch) could not confirm a session: unreachable, too slow,
+    /// rate-limiting or failing. Fails closed: `503` with `Retry-After`, never anonymous.
+    case identityProviderUnavailable(retryAfter: Int)
 
     public var detail: String {
         switch self {
@@ -53,6 +56,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .validation: return "Validation error"
         case .unavailable: return "The database is unavailable; retry shortly"
         case .busy: return "The database is busy and the request timed out; retry shortly"
+        case .identityProviderUnavailable:
+            return "Your sign-in could not be checked: the identity provider is unavailable; retry shortly"
         }
     }
 

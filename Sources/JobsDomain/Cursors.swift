@@ -60,16 +60,8 @@ public enum Cursors {
     }
 
     static func unbase64url(_ text: String) -> String? {
-        guard !text.isEmpty, text.utf8.count <= 512,
-            text.utf8.allSatisfy({ b in
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
-                    || b == 0x2D
-                    || b == 0x3D
-            })
-        else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let string = String(data: data, encoding: .utf8),
+        guard let bytes = Base64URL.decode(text, maxLength: 512),
+            let string = String(data: Data(bytes), encoding: .utf8),
             !string.unicodeScalars.contains("\u{0}")
         else {
             return nil

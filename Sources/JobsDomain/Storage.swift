@@ -36,6 +36,8 @@ public protocol CredentialStore: Sendable {
     func apiKey(hash: [UInt8]) async throws -> Principal?
     /// The user and memberships of a live session token, or nil.
     func session(token: String) async throws -> Principal?
+    /// The organization linked to this Stytch organization id (`jobs-api org link`), or nil.
+    func organization(linkedToStytch stytchOrganizationID: String) async throws -> String?
 }
 
 /// What `/readyz` asks of storage.

@@ -1,7 +1,12 @@
-/// Who is calling: an API key (workers) or a user session (people).
+/// Who is calling: an API key (workers), a user session of this service (people, local
+/// development), or a member signed in through Stytch B2B (people, production).
 public enum Principal: Sendable, Equatable {
     case apiKey(keyID: String, organizationID: String, role: Role)
     case user(userID: String, memberships: [Membership])
+    /// A Stytch member session: it acts only in the organization linked to its Stytch
+    /// organization (`organizationID`, nil when none is linked), with the role its Stytch roles
+    /// map to (nil when none maps to a role of this service).
+    case stytchMember(memberID: String, stytchOrganizationID: String, organizationID: String?, role: Role?)
 
     public struct Membership: Sendable, Equatable {
         public var organizationID: String
@@ -29,8 +34,11 @@ public struct TenantContext: Sendable, Equatable {
 
     /// The user id of a session principal (the default `triggered_by`), nil for API keys.
     public var userID: String? {
-        if case .user(let id, _) = principal { return id }
-        return nil
+        switch principal {
+        case .user(let id, _): return id
+        case .stytchMember(let id, _, _, _): return id
+        case .apiKey: return nil
+        }
     }
 
     public func require(_ permission: Permission) throws(APIError) {

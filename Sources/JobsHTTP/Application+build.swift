@@ -80,9 +80,15 @@ public func buildRouter(
     let operations = Routes.operations(
         backend: backend, expectedMigration: expectedMigration, drain: drain, metrics: metrics)
     RouteTable.register(operations, on: router)
+    let stytch = configuration.stytch.map { settings in
+        StytchSessions(
+            settings: settings, credentials: backend.credentials, cacheTTL: configuration.authCacheTTL,
+            breaker: configuration.stytchBreaker, logger: logger)
+    }
     let authenticator = Authenticator(
         credentials: backend.credentials, cacheTTL: configuration.authCacheTTL,
-        failureBurst: configuration.authFailureBurst, failuresPerSecond: configuration.authFailuresPerSecond)
+        failureBurst: configuration.authFailureBurst, failuresPerSecond: configuration.authFailuresPerSecond,
+        stytch: stytch)
     let api = router.group("api").add(
         middleware: TenantMiddleware(
             authenticator: authenticator, crossSite: CrossSiteGuard(trustedOrigins: configuration.trustedOrigins)))

@@ -35,6 +35,28 @@ public struct AdminService: Sendable {
         }
     }
 
+    /// Links an existing organization to a Stytch B2B organization: members of that Stytch
+    /// organization who sign in through Stytch act in it. Re-linking replaces the previous link;
+    /// a Stytch organization linked to another organization of ours is refused.
+    public func linkStytchOrganization(_ id: String, stytchOrganizationID: String) async throws {
+        try Self.validateIdentifier(stytchOrganizationID, what: "Stytch organization id")
+        try await database.transaction(organization: id) { lease in
+            let other = try await lease.query(
+                "SELECT auth_stytch_organization(\(stytchOrganizationID)) AS organization_id"
+            ).first?.decode("organization_id", as: String?.self)
+            if let other, other != id {
+                throw AdminError(
+                    message: "Stytch organization \(stytchOrganizationID) is already linked to organization \(other)")
+            }
+            let rows = try await lease.query(
+                """
+                UPDATE organizations SET stytch_organization_id = \(stytchOrganizationID)
+                WHERE organization_id = \(id) RETURNING organization_id
+                """)
+            if rows.isEmpty { throw AdminError(message: "organization \(id) does not exist") }
+        }
+    }
+
     /// Creates the user if it does not exist; returns true when it was created.
     @discardableResult
     public func createUser(_ id: String, email: String?) async throws -> Bool {

@@ -23,6 +23,7 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
         var keys: [JobKey: KeyRecord] = [:]
         var apiKeys: [[UInt8]: Principal] = [:]
         var sessions: [String: Principal] = [:]
+        var stytchLinks: [String: String] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -45,6 +46,15 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
     /// Registers a session token of a user with these memberships.
     public func addSession(_ token: String, userID: String, memberships: [Principal.Membership]) {
         state.withLockedValue { $0.sessions[token] = .user(userID: userID, memberships: memberships) }
+    }
+
+    /// Links a Stytch organization id to one of ours (`jobs-api org link`).
+    public func linkStytchOrganization(_ stytchOrganizationID: String, to organization: String) {
+        state.withLockedValue { $0.stytchLinks[stytchOrganizationID] = organization }
+    }
+
+    public func organization(linkedToStytch stytchOrganizationID: String) async throws -> String? {
+        state.withLockedValue { $0.stytchLinks[stytchOrganizationID] }
     }
 
     public func apiKey(hash: [UInt8]) async throws -> Principal? {

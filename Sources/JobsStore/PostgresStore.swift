@@ -102,6 +102,16 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
         }
     }
 
+    /// The organization linked to a Stytch organization, through `auth_stytch_organization`
+    /// (the runtime role cannot read other organizations' rows).
+    public func organization(linkedToStytch stytchOrganizationID: String) async throws -> String? {
+        try await translatingErrors {
+            let rows = try await database.client.query(
+                "SELECT auth_stytch_organization(\(stytchOrganizationID)) AS organization_id")
+            return try rows.first?.decode("organization_id", as: String?.self)
+        }
+    }
+
     // MARK: ReadinessProbe
 
     public func migrationVersion() async throws -> Int {

@@ -9,21 +9,53 @@ extension Role: ExpressibleByArgument {}
 
 struct OrgCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "org", abstract: "Manage organizations.", subcommands: [Create.self])
+        commandName: "org", abstract: "Manage organizations.", subcommands: [Create.self, Link.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organization (idempotent).")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Organization id (1-255 printable ASCII characters, no spaces).") var organizationID: String
         @Option(help: "Display name.") var name: String?
+        @Option(help: "Link it to this Stytch B2B organization (see `org link`).") var stytchOrganizationID: String?
 
         func run() async throws {
             try await runReporting {
                 try await withAdminClient(database) { _, client, _ in
-                    let created = try await AdminService(database: Database(client: client))
-                        .createOrganization(organizationID, name: name)
+                    let admin = AdminService(database: Database(client: client))
+                    if let stytchOrganizationID {
+                        try AdminService.validateIdentifier(stytchOrganizationID, what: "Stytch organization id")
+                    }
+                    let created = try await admin.createOrganization(organizationID, name: name)
                     printError(
                         created ? "created organization \(organizationID)" : "organization \(organizationID) exists")
+                    if let stytchOrganizationID {
+                        try await admin.linkStytchOrganization(
+                            organizationID, stytchOrganizationID: stytchOrganizationID)
+                        printError(
+                            "linked organization \(organizationID) to Stytch organization \(stytchOrganizationID)")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Link: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link an organization to a Stytch B2B organization.",
+            discussion:
+                "Members of the Stytch organization who sign in through Stytch (the stytch_session cookie) act in this organization, with the role their Stytch roles map to. A Stytch organization links to one organization at most; linking again replaces the organization's previous link."
+        )
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Organization id (must exist).") var organizationID: String
+        @Argument(help: "Stytch organization id (organization-live-... or organization-test-...).")
+        var stytchOrganizationID: String
+
+        func run() async throws {
+            try await runReporting {
+                try await withAdminClient(database) { _, client, _ in
+                    try await AdminService(database: Database(client: client))
+                        .linkStytchOrganization(organizationID, stytchOrganizationID: stytchOrganizationID)
+                    printError("linked organization \(organizationID) to Stytch organization \(stytchOrganizationID)")
                 }
             }
         }

@@ -106,14 +106,15 @@ struct OpenAPIDocumentTests {
         func covered(_ error: APIError) -> Bool {
             switch error {
             case .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .requestTimeout,
-                .payloadTooLarge, .unsupportedMediaType, .tooManyRequests, .validation, .unavailable, .busy:
+                .payloadTooLarge, .unsupportedMediaType, .tooManyRequests, .validation, .unavailable, .busy,
+                .identityProviderUnavailable:
                 return true
             }
         }
         let all: [APIError] = [
             .badRequest(""), .unauthorized, .forbidden(""), .notFound(""), .methodNotAllowed(allowed: []),
             .conflict(""), .requestTimeout, .payloadTooLarge, .unsupportedMediaType, .tooManyRequests(""),
-            .unavailable, .busy,
+            .unavailable, .busy, .identityProviderUnavailable(retryAfter: 2),
         ]
         for error in all where covered(error) {
             #expect(listed.contains("`\(error.code)`"), "\(error.code) is not in ErrorDetail.code")

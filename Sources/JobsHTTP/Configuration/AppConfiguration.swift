@@ -63,6 +63,24 @@ public struct AppConfiguration: Sendable {
     public var slowQueryThreshold: Duration = .milliseconds(500)
     /// The per-job cap on stored errors (and, separately, warnings).
     public var limits = Limits()
+    /// Stytch B2B (`STYTCH_*`): both the project id and the secret, or neither.
+    public var stytchProjectID: String?
+    public var stytchSecret: String?
+    public var stytchBaseURL: URL?
+    public var stytchJWTMaxAge: Duration = .seconds(30)
+    public var stytchTimeout: Duration = .seconds(2)
+    public var stytchRoleMap = StytchSettings.defaultRoleMap
+    /// The circuit breaker in front of Stytch (not a setting: tests shorten it).
+    public var stytchBreaker = StytchSessions.CircuitBreakerSettings()
+
+    /// The Stytch settings when Stytch is configured (project id and secret), else nil: the
+    /// `stytch_session` cookie then carries this service's own sessions.
+    public var stytch: StytchSettings? {
+        guard let stytchProjectID, let stytchSecret else { return nil }
+        return StytchSettings(
+            projectID: stytchProjectID, secret: stytchSecret, baseURL: stytchBaseURL, jwtMaxAge: stytchJWTMaxAge,
+            timeout: stytchTimeout, roleMap: stytchRoleMap)
+    }
 
     public init() {}
 
@@ -89,6 +107,10 @@ public struct AppConfiguration: Sendable {
         for setting in table {
             guard let text = lookup(setting), !text.isEmpty || setting.emptyIsAValue else { continue }
             try setting.apply(&config, text)
+        }
+        if (config.stytchProjectID == nil) != (config.stytchSecret == nil) {
+            throw ConfigurationError(
+                message: "STYTCH_PROJECT_ID and STYTCH_SECRET must be set together (Stytch B2B sessions), or neither")
         }
         return config
     }
@@ -409,6 +431,42 @@ extension AppConfiguration {
                     }
                     config.logFormat = format
                 }, show: { $0.logFormat?.rawValue ?? "auto" }),
+            Setting(
+                name: "STYTCH_PROJECT_ID", defaultValue: .prose("(unset: local sessions)"),
+                meaning:
+                    "Stytch B2B project (`project-live-…` or `project-test-…`). With `STYTCH_SECRET`, the `stytch_session` / `stytch_session_jwt` cookies (and bearer session JWTs) are Stytch sessions; see \"Signing people in with Stytch\"",
+                apply: { config, text in
+                    guard text.utf8.count <= 255, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+                        throw ConfigurationError(
+                            message: "STYTCH_PROJECT_ID must be printable ASCII without spaces, got \"\(text)\"")
+                    }
+                    config.stytchProjectID = text
+                }, show: { $0.stytchProjectID ?? "(unset)" }),
+            Setting(
+                name: "STYTCH_SECRET", defaultValue: .prose("(unset)"),
+                meaning: "the project's secret, for Stytch's API (basic auth); never logged",
+                isSecret: true, apply: { $0.stytchSecret = $1 },
+                show: { $0.stytchSecret == nil ? "(unset)" : "********" }),
+            Setting(
+                name: "STYTCH_BASE_URL",
+                defaultValue: .prose("`https://api.stytch.com` for `project-live-…`, else `https://test.stytch.com`"),
+                meaning: "Stytch's API; `http://` only to a loopback address (tests, a local stand-in)",
+                apply: { $0.stytchBaseURL = try StytchSettings.parseBaseURL($1) },
+                show: { $0.stytch?.baseURL.absoluteString ?? "(unset)" }),
+            secondsSetting(
+                "STYTCH_JWT_MAX_AGE_SECONDS", 0...300, "30",
+                "a session JWT issued longer ago than this (or expired) is confirmed with Stytch instead of trusted on its signature; so a revoked session stops working through its JWT within this time (`0`: every new JWT is confirmed)",
+                \.stytchJWTMaxAge),
+            millisecondsSetting(
+                "STYTCH_TIMEOUT_MS", 100...30_000, "2000",
+                "each call to Stytch must answer within this, else the request answers `503` + `Retry-After`",
+                \.stytchTimeout),
+            Setting(
+                name: "STYTCH_ROLE_MAP", defaultValue: .value(StytchSettings.defaultRoleMap.description),
+                meaning:
+                    "which Stytch roles (role ids) grant which role here, `stytch_role=role` comma-separated; replaces the default; the highest granted role wins; a member none of whose roles is listed is `403`",
+                apply: { $0.stytchRoleMap = try StytchSettings.parseRoleMap($1) },
+                show: { $0.stytchRoleMap.description }),
             millisecondsSetting(
                 "SLOW_QUERY_MS", 0...3_600_000, "500",
                 "statements (or pipelines) slower than this are logged at warning level with their SQL text (placeholders only, never values) and duration; `0` turns it off",

@@ -14,6 +14,9 @@ import NIOConcurrencyHelpers
 /// it gets `429` + `Retry-After` without a query, so a flood of bad tokens cannot exhaust the pool.
 public final class Authenticator: Sendable {
     let credentials: any CredentialStore
+    /// Stytch B2B sessions, when Stytch is configured: then the cookies and bearer JWTs are
+    /// Stytch sessions. Nil: the `stytch_session` cookie carries local sessions.
+    let stytch: StytchSessions?
     let cacheTTL: Duration
     let negativeTTL: Duration
     let failureBurst: Double
@@ -24,9 +27,10 @@ public final class Authenticator: Sendable {
 
     public init(
         credentials: any CredentialStore, cacheTTL: Duration = .seconds(10), failureBurst: Int = 200,
-        failuresPerSecond: Int = 20
+        failuresPerSecond: Int = 20, stytch: StytchSessions? = nil
     ) {
         self.credentials = credentials
+        self.stytch = stytch
         self.cacheTTL = min(cacheTTL, .seconds(30))
         self.negativeTTL = min(self.cacheTTL, .seconds(5))
         self.failureBurst = Double(failureBurst)
@@ -34,34 +38,77 @@ public final class Authenticator: Sendable {
     }
 
     public enum Credential: Sendable {
+        /// `Authorization: Bearer …`: an API key (`jak_…`), a local session (`jas_…`), or with
+        /// Stytch configured a Stytch session JWT.
         case bearer(String)
-        case sessionCookie(String)
+        /// The `stytch_session` (opaque token) and `stytch_session_jwt` cookies; at least one.
+        case cookies(session: String?, jwt: String?)
     }
 
     /// The principal, or nil for a malformed, unknown, expired or revoked token. Throws
-    /// `APIError.tooManyRequests` when `clientAddress` has used up its failed lookups.
+    /// `APIError.tooManyRequests` when `clientAddress` has used up its failed lookups, and
+    /// `APIError.identityProviderUnavailable` when Stytch could not be asked.
     public func authenticate(_ credential: Credential, clientAddress: String? = nil) async throws -> Principal? {
-        let (token, isCookie): (String, Bool) =
-            switch credential {
-            case .bearer(let t): (t, false)
-            case .sessionCookie(let t): (t, true)
-            }
-        guard !token.isEmpty, token.utf8.count <= 4096 else { return nil }
-        let key = (isCookie ? "c:" : "b:") + token
         let now = ContinuousClock.now
+        if let clientAddress, !hasFailuresLeft(clientAddress, now: now), !isCached(credential, now: now) {
+            throw APIError.tooManyRequests("Too many failed authentication attempts from this address; retry shortly")
+        }
+        let principal = try await lookUp(credential, now: now)
+        if principal == nil, let clientAddress { spendFailure(clientAddress, now: now) }
+        return principal
+    }
+
+    private func lookUp(_ credential: Credential, now: ContinuousClock.Instant) async throws -> Principal? {
+        switch credential {
+        case .bearer(let token):
+            guard Self.isAcceptable(token) else { return nil }
+            if token.hasPrefix(Token.apiKeyPrefix) {
+                return try await cached("b:" + token, now: now) {
+                    try await credentials.apiKey(hash: Token.hash(token))
+                }
+            }
+            if let stytch, StytchKeySet.looksLikeJWT(token) {
+                return try await stytch.principal(sessionToken: nil, sessionJWT: token)
+            }
+            return try await cached("s:" + token, now: now) { try await credentials.session(token: token) }
+        case .cookies(let session, let jwt):
+            let session = session.flatMap { Self.isAcceptable($0) ? $0 : nil }
+            let jwt = jwt.flatMap { Self.isAcceptable($0) ? $0 : nil }
+            if let stytch {
+                guard session != nil || jwt != nil else { return nil }
+                return try await stytch.principal(sessionToken: session, sessionJWT: jwt)
+            }
+            guard let session else { return nil }
+            return try await cached("s:" + session, now: now) { try await credentials.session(token: session) }
+        }
+    }
+
+    private static func isAcceptable(_ token: String) -> Bool {
+        !token.isEmpty && token.utf8.count <= 4096
+    }
+
+    /// Whether this credential has a fresh answer in the local cache (a throttled address may
+    /// still use a credential that is known to work).
+    private func isCached(_ credential: Credential, now: ContinuousClock.Instant) -> Bool {
+        let key: String
+        switch credential {
+        case .bearer(let token): key = (token.hasPrefix(Token.apiKeyPrefix) ? "b:" : "s:") + token
+        case .cookies(let session, _):
+            guard stytch == nil, let session else { return false }
+            key = "s:" + session
+        }
+        guard let (principal, expiry) = cache.withLockedValue({ $0[key] }) else { return false }
+        return expiry > now && principal != nil
+    }
+
+    /// API keys and local sessions, cached for `cacheTTL` (unknown ones for `negativeTTL`).
+    private func cached(_ key: String, now: ContinuousClock.Instant, _ fetch: () async throws -> Principal?)
+        async throws -> Principal?
+    {
         if let (principal, expiry) = cache.withLockedValue({ $0[key] }), expiry > now {
             return principal
         }
-        if let clientAddress, !hasFailuresLeft(clientAddress, now: now) {
-            throw APIError.tooManyRequests("Too many failed authentication attempts from this address; retry shortly")
-        }
-        let principal: Principal?
-        if !isCookie && token.hasPrefix(Token.apiKeyPrefix) {
-            principal = try await credentials.apiKey(hash: Token.hash(token))
-        } else {
-            principal = try await credentials.session(token: token)
-        }
-        if principal == nil, let clientAddress { spendFailure(clientAddress, now: now) }
+        let principal = try await fetch()
         let ttl = principal == nil ? negativeTTL : cacheTTL
         if ttl > .zero {
             cache.withLockedValue { entries in

@@ -30,7 +30,7 @@ struct TenantMiddleware: RouterMiddleware {
         guard let principal = try await authenticator.authenticate(credential, clientAddress: clientAddress) else {
             throw APIError.unauthorized
         }
-        if case .sessionCookie = credential,
+        if case .cookies = credential,
             crossSite.isCrossSite(method: request.method, authority: request.head.authority, headers: request.headers)
         {
             throw CrossSiteGuard.refusal
@@ -43,6 +43,19 @@ struct TenantMiddleware: RouterMiddleware {
         case .apiKey(_, let organization, let role):
             if let requested, requested != organization {
                 throw APIError.forbidden("This API key does not belong to the requested organization")
+            }
+            return TenantContext(organizationID: organization, principal: principal, role: role)
+        case .stytchMember(_, let stytchOrganization, let organization, let role):
+            guard let organization else {
+                throw APIError.forbidden(
+                    "Your Stytch organization (\(stytchOrganization)) is not linked to an organization of this service; an administrator links it with jobs-api org link"
+                )
+            }
+            if let requested, requested != organization {
+                throw APIError.forbidden("Your Stytch session does not belong to the requested organization")
+            }
+            guard let role else {
+                throw APIError.forbidden("None of your Stytch roles gives access to this service")
             }
             return TenantContext(organizationID: organization, principal: principal, role: role)
         case .user(_, let memberships):
@@ -64,7 +77,7 @@ struct TenantMiddleware: RouterMiddleware {
         }
     }
 
-    /// The `Authorization` header wins over the `stytch_session` cookie.
+    /// The `Authorization` header wins over the `stytch_session` / `stytch_session_jwt` cookies.
     static func credential(_ request: Request) throws -> Authenticator.Credential {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -73,16 +86,23 @@ struct TenantMiddleware: RouterMiddleware {
             guard !token.isEmpty, !token.contains(" ") else { throw APIError.unauthorized }
             return .bearer(token)
         }
+        var session: String?
+        var jwt: String?
         for cookieHeader in request.headers[values: .cookie] {
             for pair in cookieHeader.split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0].trimmingHTTPWhitespace == "stytch_session" {
-                    let value = kv[1].trimmingHTTPWhitespace
-                    if !value.isEmpty { return .sessionCookie(value) }
+                guard kv.count == 2 else { continue }
+                let value = kv[1].trimmingHTTPWhitespace
+                if value.isEmpty { continue }
+                switch kv[0].trimmingHTTPWhitespace {
+                case "stytch_session": session = session ?? value
+                case "stytch_session_jwt": jwt = jwt ?? value
+                default: continue
                 }
             }
         }
-        throw APIError.unauthorized
+        guard session != nil || jwt != nil else { throw APIError.unauthorized }
+        return .cookies(session: session, jwt: jwt)
     }
 }
 

@@ -15,7 +15,7 @@ extension APIError {
         case .unsupportedMediaType: return 415
         case .tooManyRequests: return 429
         case .validation: return 422
-        case .unavailable, .busy: return 503
+        case .unavailable, .busy, .identityProviderUnavailable: return 503
         }
     }
 
@@ -35,6 +35,7 @@ extension APIError {
         case .validation: return "validation_error"
         case .unavailable: return "unavailable"
         case .busy: return "database_busy"
+        case .identityProviderUnavailable: return "identity_provider_unavailable"
         }
     }
 }

@@ -33,6 +33,7 @@ enum JSONResponse {
         case .unauthorized: headers[.wwwAuthenticate] = "Bearer"
         case .unavailable: headers[.retryAfter] = "5"
         case .busy, .tooManyRequests: headers[.retryAfter] = "1"
+        case .identityProviderUnavailable(let seconds): headers[.retryAfter] = String(max(1, seconds))
         case .requestTimeout, .payloadTooLarge: headers[.connection] = "close"
         case .methodNotAllowed(let allowed): headers[.allow] = allowed.joined(separator: ", ")
         default: break

@@ -15,17 +15,28 @@ import Testing
 /// seconds for the whole suite. The integration suite runs the same routes on PostgreSQL.
 @Suite("Status matrix (in memory)")
 struct StatusMatrixTests {
-    /// Two organizations; A has an editor and a viewer key; a user with one membership, a user
-    /// with two, a user with none.
-    struct Tenants {
-        let editorA: HTTPFields = bearer("jak_editor_a")
-        let viewerA: HTTPFields = bearer("jak_viewer_a")
-        let editorB: HTTPFields = bearer("jak_editor_b")
-        let userA: HTTPFields = cookie("sess_user_a")
+    /// How the people and workers of the matrix authenticate: API keys and local sessions, or
+    /// (for the same rows) Stytch sessions in the browser's cookies, against a local Stytch.
+    /// Every row must answer the same either way.
+    enum Credentials: String, CaseIterable, Sendable {
+        case keys, stytch
+    }
+
+    /// Two organizations; A has an editor and a viewer, B an editor; a user with one membership
+    /// (admin of A), a user with two, a user with none. With `.stytch`, the editors, the viewer
+    /// and A's admin are Stytch members (roles `jobs_editor`, `stytch_member`, `stytch_admin`)
+    /// of Stytch organizations linked to A and B, sending the opaque cookie, the JWT cookie or
+    /// both; the two multi-organization users stay local sessions (a Stytch session is in one
+    /// organization).
+    struct Tenants: Sendable {
+        var editorA: HTTPFields = bearer("jak_editor_a")
+        var viewerA: HTTPFields = bearer("jak_viewer_a")
+        var editorB: HTTPFields = bearer("jak_editor_b")
+        var userA: HTTPFields = cookie("sess_user_a")
         let userAB: HTTPFields = bearer("sess_user_ab")
         let loner: HTTPFields = bearer("sess_loner")
 
-        static func setUp(_ store: MemoryStore) {
+        static func setUp(_ store: MemoryStore, _ credentials: Credentials, fake: FakeStytch?) async throws -> Tenants {
             store.addAPIKey("jak_editor_a", keyID: "k1", organization: "org_a", role: .editor)
             store.addAPIKey("jak_viewer_a", keyID: "k2", organization: "org_a", role: .viewer)
             store.addAPIKey("jak_editor_b", keyID: "k3", organization: "org_b", role: .editor)
@@ -37,6 +48,25 @@ struct StatusMatrixTests {
                     .init(organizationID: "org_a", role: .viewer), .init(organizationID: "org_b", role: .owner),
                 ])
             store.addSession("sess_loner", userID: "loner", memberships: [])
+            var tenants = Tenants()
+            guard credentials == .stytch, let fake else { return tenants }
+            let stytchA = "organization-test-" + FakeStytch.newUUID()
+            let stytchB = "organization-test-" + FakeStytch.newUUID()
+            store.linkStytchOrganization(stytchA, to: "org_a")
+            store.linkStytchOrganization(stytchB, to: "org_b")
+            let editorA = try await fake.createSession(
+                for: .init(organizationID: stytchA, roles: ["stytch_member", "jobs_editor"]))
+            let viewerA = try await fake.createSession(for: .init(organizationID: stytchA, roles: ["stytch_member"]))
+            let editorB = try await fake.createSession(for: .init(organizationID: stytchB, roles: ["jobs_editor"]))
+            let adminA = try await fake.createSession(
+                for: .init(organizationID: stytchA, roles: ["stytch_member", "stytch_admin"]))
+            tenants.editorA = [
+                .cookie: "stytch_session=\(editorA.sessionToken); stytch_session_jwt=\(editorA.sessionJWT)"
+            ]
+            tenants.viewerA = [.cookie: "stytch_session_jwt=\(viewerA.sessionJWT)"]
+            tenants.editorB = [.cookie: "stytch_session=\(editorB.sessionToken)"]
+            tenants.userA = [.cookie: "stytch_session=\(adminA.sessionToken)"]
+            return tenants
         }
     }
 
@@ -44,19 +74,33 @@ struct StatusMatrixTests {
     static func cookie(_ token: String) -> HTTPFields { [.cookie: "stytch_session=\(token)"] }
 
     func withRouter(
-        migrationVersion: Int = Int.max, _ body: @Sendable (any TestClientProtocol, Tenants) async throws -> Void
+        _ credentials: Credentials = .keys, migrationVersion: Int = Int.max,
+        _ body: @Sendable (any TestClientProtocol, Tenants) async throws -> Void
     ) async throws {
         let store = MemoryStore(migrationVersion: migrationVersion)
-        Tenants.setUp(store)
         var config = AppConfiguration()
         config.authCacheTTL = .zero
-        let app = buildApplication(
-            configuration: config, backend: .memory(store), expectedMigration: 9, logger: Logger(label: "test"))
-        try await app.test(.router) { client in try await body(client, Tenants()) }
+        let fake = credentials == .stytch ? try await FakeStytch.start() : nil
+        if let fake {
+            config.stytchProjectID = fake.projectID
+            config.stytchSecret = fake.secret
+            config.stytchBaseURL = URL(string: fake.baseURL)
+        }
+        do {
+            let tenants = try await Tenants.setUp(store, credentials, fake: fake)
+            let app = buildApplication(
+                configuration: config, backend: .memory(store), expectedMigration: 9, logger: Logger(label: "test"))
+            try await app.test(.router) { client in try await body(client, tenants) }
+            if let fake { #expect(fake.rejectedAuthCalls == 0) }
+            await fake?.stop()
+        } catch {
+            await fake?.stop()
+            throw error
+        }
     }
 
-    @Test func authentication401() async throws {
-        try await withRouter { (http, _) async throws in
+    @Test(arguments: Credentials.allCases) func authentication401(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, _) async throws in
             for headers: HTTPFields in [
                 [:], Self.bearer("jak_unknown"), [.authorization: "Basic abc"], [.authorization: "Bearer"],
                 Self.cookie("unknown"), [.authorization: "Bearer a b"],
@@ -71,8 +115,8 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func tenancy400And403() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func tenancy400And403(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, t) async throws in
             var several = t.userAB
             #expect(try await http.call(.get, "/api/jobs/", headers: several).status == 400)
             several[.organizationID] = "org_b"
@@ -94,8 +138,8 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func permissions403BeforeTheBody() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func permissions403BeforeTheBody(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
             let create = try await http.call(.post, "/api/jobs/", headers: t.viewerA, json: "{")
             #expect(create.status == 403)
@@ -107,8 +151,8 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func bodies415And413And422() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func bodies415And413And422(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, t) async throws in
             #expect(
                 try await http.call(.post, "/api/jobs/", headers: t.editorA, json: "{}", contentType: "text/plain")
                     .status == 415)
@@ -143,8 +187,10 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func unknownJobs404AndOtherTenants404() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func unknownJobs404AndOtherTenants404(_ credentials: Credentials)
+        async throws
+    {
+        try await withRouter(credentials) { (http, t) async throws in
             let id = try await http.createJob(t.editorA)
             for path in ["", "/status", "/errors", "/warnings"] {
                 #expect(try await http.call(.get, "/api/jobs/job_nope\(path)", headers: t.editorA).status == 404)
@@ -161,8 +207,8 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func methods405WithAllow() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func methods405WithAllow(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, t) async throws in
             let put = try await http.call(.put, "/api/jobs/abc/progress", headers: t.editorA)
             #expect(put.status == 405)
             #expect(put.headers[.allow] == "POST")
@@ -172,8 +218,8 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func progressRulesAndTerminal409() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func progressRulesAndTerminal409(_ credentials: Credentials) async throws {
+        try await withRouter(credentials) { (http, t) async throws in
             let id = try await http.createJob(t.editorA, total: 10)
             let started = try await http.progress(
                 t.editorA, id,
@@ -202,8 +248,10 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func idempotentRetriesReplayAndRefuseReuse() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func idempotentRetriesReplayAndRefuseReuse(_ credentials: Credentials)
+        async throws
+    {
+        try await withRouter(credentials) { (http, t) async throws in
             var keyed = t.editorA
             keyed[.idempotencyKey] = "create-1"
             let first = try await http.call(
@@ -229,8 +277,10 @@ struct StatusMatrixTests {
         }
     }
 
-    @Test func listPagesNewestFirstWithinTheTenant() async throws {
-        try await withRouter { (http, t) async throws in
+    @Test(arguments: Credentials.allCases) func listPagesNewestFirstWithinTheTenant(_ credentials: Credentials)
+        async throws
+    {
+        try await withRouter(credentials) { (http, t) async throws in
             var ids: [String] = []
             for _ in 0..<5 { ids.append(try await http.createJob(t.editorA, type: "paged")) }
             _ = try await http.createJob(t.editorB, type: "paged")

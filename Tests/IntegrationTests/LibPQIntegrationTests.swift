@@ -250,8 +250,9 @@ struct LibPQIntegrationTests {
         for _ in 0..<10 { try await Task.sleep(for: .milliseconds(10)) }
         let elapsed = ContinuousClock.now - started
         // Had the libpq calls run on the cooperative pool (2 threads here), 8 calls of 3 s
-        // would stall it for 12 s; the margin absorbs a busy machine.
-        #expect(elapsed < .seconds(2), "async work stalled for \(elapsed) while queries blocked")
+        // would stall it for 12 s; the margin absorbs a busy machine (the whole suite runs in
+        // parallel on 2 cores: 2.7 s was seen once).
+        #expect(elapsed < .seconds(6), "async work stalled for \(elapsed) while queries blocked")
         try await slow
     }
 

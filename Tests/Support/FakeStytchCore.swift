@@ -52,6 +52,7 @@ struct FakeStytchState: Sendable {
     var servedKIDs: [String] = []
     var currentKID: String
     var forgeryKey: JWTKit.Insecure.RSA.PrivateKey?
+    var rotations = 0
     var fault: FakeStytch.Fault?
     var faultRemaining = 0
     var authenticateCalls = 0
@@ -84,7 +85,7 @@ final class FakeStytchCore: Sendable {
         self.projectID = projectID
         self.secret = secret
         self.expectedAuthorization = "Basic " + Data("\(projectID):\(secret)".utf8).base64EncodedString()
-        let key = try FakeStytchKey(kid: Self.newKID(), backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+        let key = try FakeStytchKey(kid: Self.newKID(), backing: FakeStytchKeyPool.key(0))
         var state = FakeStytchState(currentKID: key.kid)
         state.keys[key.kid] = key
         state.servedKIDs = [key.kid]
@@ -138,7 +139,11 @@ final class FakeStytchCore: Sendable {
     // MARK: Keys and JWTs
 
     func rotateKeys() async throws -> String {
-        let key = try FakeStytchKey(kid: Self.newKID(), backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+        let index = state.withLockedValue { state in
+            state.rotations += 1
+            return 1 + state.rotations
+        }
+        let key = try FakeStytchKey(kid: Self.newKID(), backing: FakeStytchKeyPool.key(index))
         await signers.add(rsa: key.privateKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))
         state.withLockedValue { state in
             state.keys[key.kid] = key
@@ -151,7 +156,7 @@ final class FakeStytchCore: Sendable {
     /// The key forgeries are signed with: generated on first use, never served.
     func forgeryKey() async throws -> JWTKit.Insecure.RSA.PrivateKey {
         if let key = state.withLockedValue({ $0.forgeryKey }) { return key }
-        let key = try Self.makeKey()
+        let key = try JWTKit.Insecure.RSA.PrivateKey(backing: FakeStytchKeyPool.key(1))
         return state.withLockedValue { state in
             if let existing = state.forgeryKey { return existing }
             state.forgeryKey = key
@@ -283,4 +288,23 @@ struct FakeStytchClaims: JWTPayload {
     }
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// The RSA keys of the fakes of one test process. Generating a 2048-bit key takes a long time
+/// in a debug build, on a thread of the cooperative pool, and the suites start dozens of fakes
+/// in parallel; so fakes share keys by index — 0 is each fake's first key, 1 its forgeries,
+/// 2, 3, … its rotations. Distinct indices are distinct keys, which is all a fake relies on (a
+/// forgery is signed by a key its JWKS never serves); kids stay unique per fake.
+enum FakeStytchKeyPool {
+    private static let keys = NIOLockedValueBox([Int: _RSA.Signing.PrivateKey]())
+
+    static func key(_ index: Int) throws -> _RSA.Signing.PrivateKey {
+        if let key = keys.withLockedValue({ $0[index] }) { return key }
+        let fresh = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        return keys.withLockedValue { keys in
+            if let existing = keys[index] { return existing }
+            keys[index] = fresh
+            return fresh
+        }
+    }
 }

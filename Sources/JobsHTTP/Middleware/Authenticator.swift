@@ -50,36 +50,50 @@ public final class Authenticator: Sendable {
     /// `APIError.identityProviderUnavailable` when Stytch could not be asked.
     public func authenticate(_ credential: Credential, clientAddress: String? = nil) async throws -> Principal? {
         let now = ContinuousClock.now
-        if let clientAddress, !hasFailuresLeft(clientAddress, now: now), !isCached(credential, now: now) {
-            throw APIError.tooManyRequests("Too many failed authentication attempts from this address; retry shortly")
+        // Answers from the cache cost nothing; what would ask the database or Stytch is refused
+        // first when this address has used up its failed lookups.
+        // Only such lookups, when they find nothing, spend the address's budget.
+        var asked = false
+        let principal = try await lookUp(credential, now: now) { [self] () throws(APIError) in
+            asked = true
+            if let clientAddress, !hasFailuresLeft(clientAddress, now: now) {
+                throw .tooManyRequests("Too many failed authentication attempts from this address; retry shortly")
+            }
         }
-        let principal = try await lookUp(credential, now: now)
-        if principal == nil, let clientAddress { spendFailure(clientAddress, now: now) }
+        if principal == nil, asked, let clientAddress { spendFailure(clientAddress, now: now) }
         return principal
     }
 
-    private func lookUp(_ credential: Credential, now: ContinuousClock.Instant) async throws -> Principal? {
+    private func lookUp(
+        _ credential: Credential, now: ContinuousClock.Instant, throttle: () throws(APIError) -> Void
+    ) async throws -> Principal? {
         switch credential {
         case .bearer(let token):
             guard Self.isAcceptable(token) else { return nil }
             if token.hasPrefix(Token.apiKeyPrefix) {
-                return try await cached("b:" + token, now: now) {
+                return try await cached("b:" + token, now: now, throttle: throttle) {
                     try await credentials.apiKey(hash: Token.hash(token))
                 }
             }
             if let stytch, StytchKeySet.looksLikeJWT(token) {
+                try throttle()
                 return try await stytch.principal(sessionToken: nil, sessionJWT: token)
             }
-            return try await cached("s:" + token, now: now) { try await credentials.session(token: token) }
+            return try await cached("s:" + token, now: now, throttle: throttle) {
+                try await credentials.session(token: token)
+            }
         case .cookies(let session, let jwt):
             let session = session.flatMap { Self.isAcceptable($0) ? $0 : nil }
             let jwt = jwt.flatMap { Self.isAcceptable($0) ? $0 : nil }
             if let stytch {
                 guard session != nil || jwt != nil else { return nil }
+                try throttle()
                 return try await stytch.principal(sessionToken: session, sessionJWT: jwt)
             }
             guard let session else { return nil }
-            return try await cached("s:" + session, now: now) { try await credentials.session(token: session) }
+            return try await cached("s:" + session, now: now, throttle: throttle) {
+                try await credentials.session(token: session)
+            }
         }
     }
 
@@ -87,27 +101,15 @@ public final class Authenticator: Sendable {
         !token.isEmpty && token.utf8.count <= 4096
     }
 
-    /// Whether this credential has a fresh answer in the local cache (a throttled address may
-    /// still use a credential that is known to work).
-    private func isCached(_ credential: Credential, now: ContinuousClock.Instant) -> Bool {
-        let key: String
-        switch credential {
-        case .bearer(let token): key = (token.hasPrefix(Token.apiKeyPrefix) ? "b:" : "s:") + token
-        case .cookies(let session, _):
-            guard stytch == nil, let session else { return false }
-            key = "s:" + session
-        }
-        guard let (principal, expiry) = cache.withLockedValue({ $0[key] }) else { return false }
-        return expiry > now && principal != nil
-    }
-
     /// API keys and local sessions, cached for `cacheTTL` (unknown ones for `negativeTTL`).
-    private func cached(_ key: String, now: ContinuousClock.Instant, _ fetch: () async throws -> Principal?)
-        async throws -> Principal?
-    {
+    private func cached(
+        _ key: String, now: ContinuousClock.Instant, throttle: () throws(APIError) -> Void,
+        _ fetch: () async throws -> Principal?
+    ) async throws -> Principal? {
         if let (principal, expiry) = cache.withLockedValue({ $0[key] }), expiry > now {
             return principal
         }
+        try throttle()
         let principal = try await fetch()
         let ttl = principal == nil ? negativeTTL : cacheTTL
         if ttl > .zero {

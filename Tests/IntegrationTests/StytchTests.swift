@@ -294,7 +294,7 @@ struct StytchTests {
     @Test func stytchDownSlowOrRateLimitingIsA503AndNeverAnonymous() async throws {
         let linked = try await Linked.make()
         try await FakeStytch.with { fake in
-            let breaker = StytchSessions.CircuitBreakerSettings(threshold: 4, openFor: .seconds(1))
+            let breaker = StytchSessions.CircuitBreakerSettings(threshold: 5, openFor: .seconds(1))
             try await withStytchAPI(fake, authCacheTTL: .zero, timeout: .milliseconds(500), breaker: breaker) { http in
                 let session = try await fake.createSession(for: linked.member(linked.stytchA, ["jobs_editor"]))
                 let headers = Self.cookies(session: session.sessionToken)
@@ -308,14 +308,16 @@ struct StytchTests {
                 try await expect503("5xx")
                 fake.setFault(.status(429), count: 1)
                 try await expect503("429")
+                fake.setFault(.close, count: 1)
+                try await expect503("connection closed without an answer")
                 fake.setFault(.delay(.seconds(3)), count: 1)
                 let started = ContinuousClock.now
                 try await expect503("slow")
                 #expect(ContinuousClock.now - started < .seconds(2), "the 500 ms timeout, not Stytch's 3 s")
                 #expect(try await http.call(.get, "/api/jobs/", headers: headers).status == 200, "recovered")
-                // Four failures in a row open the breaker: the next request does not reach Stytch.
-                fake.setFault(.status(503), count: 4)
-                for _ in 0..<4 { try await expect503("outage") }
+                // Five failures in a row open the breaker: the next request does not reach Stytch.
+                fake.setFault(.status(503), count: 5)
+                for _ in 0..<5 { try await expect503("outage") }
                 let calls = fake.authenticateCalls
                 let fast = ContinuousClock.now
                 try await expect503("breaker open")

@@ -71,6 +71,7 @@ actor StytchKeySet {
             return .invalid
         }
         if let nbf = claims.nbf, nbf.value.timeIntervalSince(now) > Self.leeway { return .invalid }
+        if claims.iat.value.timeIntervalSince(now) > Self.leeway { return .invalid }
         let maxAge = TimeInterval(api.settings.jwtMaxAge.components.seconds)
         if claims.exp.value <= now || now.timeIntervalSince(claims.iat.value) > maxAge { return .stale }
         return .valid(claims.session(member: claims.sub.value))

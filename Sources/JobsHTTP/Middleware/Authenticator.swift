@@ -21,7 +21,7 @@ public final class Authenticator: Sendable {
     let negativeTTL: Duration
     let failureBurst: Double
     let failuresPerSecond: Double
-    private let cache = NIOLockedValueBox([String: (Principal?, ContinuousClock.Instant)]())
+    private let cache = ExpiringCache<Principal?>()
     private let buckets = NIOLockedValueBox([String: (tokens: Double, at: ContinuousClock.Instant)]())
     private static let maxCacheEntries = 10_000
 
@@ -106,18 +106,10 @@ public final class Authenticator: Sendable {
         _ key: String, now: ContinuousClock.Instant, throttle: () throws(APIError) -> Void,
         _ fetch: () async throws -> Principal?
     ) async throws -> Principal? {
-        if let (principal, expiry) = cache.withLockedValue({ $0[key] }), expiry > now {
-            return principal
-        }
+        if let principal = cache.value(key, now: now) { return principal }
         try throttle()
         let principal = try await fetch()
-        let ttl = principal == nil ? negativeTTL : cacheTTL
-        if ttl > .zero {
-            cache.withLockedValue { entries in
-                if entries.count >= Self.maxCacheEntries { entries.removeAll(keepingCapacity: true) }
-                entries[key] = (principal, now + ttl)
-            }
-        }
+        cache.store(key, principal, for: principal == nil ? negativeTTL : cacheTTL, now: now)
         return principal
     }
 

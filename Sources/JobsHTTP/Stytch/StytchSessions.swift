@@ -36,10 +36,9 @@ public final class StytchSessions: Sendable {
         var roles: [String]
     }
 
-    private let answers = NIOLockedValueBox([String: (facts: Facts?, until: ContinuousClock.Instant)]())
+    private let answers = ExpiringCache<Facts?>()
     private let inFlight = NIOLockedValueBox([String: Task<Facts?, any Error>]())
-    private let links = NIOLockedValueBox([String: (organization: String?, until: ContinuousClock.Instant)]())
-    private static let maxCacheEntries = 10_000
+    private let links = ExpiringCache<String?>()
     /// `Retry-After` when Stytch failed (the breaker's remaining time when it is open).
     static let retryAfterSeconds = 2
 
@@ -105,7 +104,7 @@ public final class StytchSessions: Sendable {
         guard let token = sessionToken ?? sessionJWT else { return nil }
         let key = (sessionToken != nil ? "t:" : "j:") + Base64URL.encode(Token.hash(token))
         let now = ContinuousClock.now
-        if let cached = answers.withLockedValue({ $0[key] }), cached.until > now { return cached.facts }
+        if let facts = answers.value(key, now: now) { return facts }
         let task = inFlight.withLockedValue { running in
             if let task = running[key] { return task }
             let task = Task { [self] in
@@ -132,11 +131,11 @@ public final class StytchSessions: Sendable {
             if let expiresAt = session.expiresAt {
                 ttl = min(ttl, .milliseconds(max(0, Int64(expiresAt.timeIntervalSinceNow * 1000))))
             }
-            remember(key, facts, for: ttl)
+            answers.store(key, facts, for: ttl)
             return facts
         } catch .notAuthenticated {
             breaker.succeeded()
-            remember(key, nil, for: negativeTTL)
+            answers.store(key, nil, for: negativeTTL)
             return nil
         } catch .unavailable(let reason) {
             breaker.failed()
@@ -147,28 +146,12 @@ public final class StytchSessions: Sendable {
         }
     }
 
-    private func remember(_ key: String, _ facts: Facts?, for ttl: Duration) {
-        guard ttl > .zero else { return }
-        answers.withLockedValue { answers in
-            if answers.count >= Self.maxCacheEntries { answers.removeAll(keepingCapacity: true) }
-            answers[key] = (facts, .now + ttl)
-        }
-    }
-
     // MARK: Organization links
 
     func linkedOrganization(_ stytchOrganizationID: String) async throws -> String? {
-        let now = ContinuousClock.now
-        if let cached = links.withLockedValue({ $0[stytchOrganizationID] }), cached.until > now {
-            return cached.organization
-        }
+        if let organization = links.value(stytchOrganizationID) { return organization }
         let organization = try await credentials.organization(linkedToStytch: stytchOrganizationID)
-        if cacheTTL > .zero {
-            links.withLockedValue { links in
-                if links.count >= Self.maxCacheEntries { links.removeAll(keepingCapacity: true) }
-                links[stytchOrganizationID] = (organization, now + cacheTTL)
-            }
-        }
+        links.store(stytchOrganizationID, organization, for: cacheTTL)
         return organization
     }
 }

@@ -6,6 +6,16 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
+/// What a confirmed Stytch session says, from a verified JWT or from Stytch's answer.
+struct StytchSession: Sendable, Equatable {
+    var memberID: String
+    var memberSessionID: String
+    var stytchOrganizationID: String
+    var roles: [String]
+    /// When the session ends (nil when Stytch did not say).
+    var expiresAt: Date?
+}
+
 /// Stytch B2B's session API: `POST /v1/b2b/sessions/authenticate` and
 /// `GET /v1/b2b/sessions/jwks/{project_id}`, with the project's basic auth.
 ///
@@ -28,15 +38,6 @@ struct StytchAPI: Sendable {
     /// The largest answer read from Stytch (a session with many factors is a few KiB).
     static let maxResponseBytes = 1 << 20
 
-    /// What a session is, as Stytch answered.
-    struct Session: Sendable, Equatable {
-        var memberID: String
-        var memberSessionID: String
-        var stytchOrganizationID: String
-        var roles: [String]
-        var expiresAt: Date?
-    }
-
     enum Failure: Error, Equatable {
         /// Unknown, expired or revoked session (Stytch `404`), or a token Stytch calls malformed (`400`).
         case notAuthenticated
@@ -47,7 +48,7 @@ struct StytchAPI: Sendable {
 
     /// `POST /v1/b2b/sessions/authenticate` with `{"session_token": …}` or `{"session_jwt": …}`
     /// (never both, and no `session_duration_minutes`: a check must not extend the session).
-    func authenticate(sessionToken: String? = nil, sessionJWT: String? = nil) async throws(Failure) -> Session {
+    func authenticate(sessionToken: String? = nil, sessionJWT: String? = nil) async throws(Failure) -> StytchSession {
         var body: [String: String] = [:]
         if let sessionToken {
             body["session_token"] = sessionToken
@@ -65,7 +66,7 @@ struct StytchAPI: Sendable {
                 throw .unavailable(reason: "unreadable authenticate answer")
             }
             let session = answer.member_session
-            return Session(
+            return StytchSession(
                 memberID: session.member_id, memberSessionID: session.member_session_id,
                 stytchOrganizationID: session.organization_id,
                 roles: session.roles ?? answer.member?.roles?.map(\.role_id) ?? [],

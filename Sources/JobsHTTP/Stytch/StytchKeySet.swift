@@ -32,7 +32,7 @@ actor StytchKeySet {
     /// What a JWT is, checked locally.
     enum Outcome: Sendable, Equatable {
         /// Signed by a current key, for this project, not expired, issued within `jwtMaxAge`.
-        case valid(StytchClaims.Session)
+        case valid(StytchSession)
         /// Genuine but expired or older than `jwtMaxAge`: only Stytch can say whether its session
         /// still lives.
         case stale
@@ -150,16 +150,8 @@ struct StytchClaims: JWTPayload {
     }
 
     /// What the session is, from a verified JWT.
-    struct Session: Sendable, Equatable {
-        var memberID: String
-        var memberSessionID: String
-        var stytchOrganizationID: String
-        var roles: [String]
-        var expiresAt: Date
-    }
-
-    func session(member: String) -> Session {
-        Session(
+    func session(member: String) -> StytchSession {
+        StytchSession(
             memberID: member, memberSessionID: sessionClaim.id, stytchOrganizationID: organizationClaim.organization_id,
             roles: sessionClaim.roles ?? [], expiresAt: exp.value)
     }

@@ -29,15 +29,8 @@ public final class StytchSessions: Sendable {
     let breaker: CircuitBreaker
     let logger: Logger
 
-    /// What a confirmed session says, whether from a JWT or from Stytch.
-    struct Facts: Sendable, Equatable {
-        var memberID: String
-        var stytchOrganizationID: String
-        var roles: [String]
-    }
-
-    private let answers = ExpiringCache<Facts?>()
-    private let inFlight = NIOLockedValueBox([String: Task<Facts?, any Error>]())
+    private let answers = ExpiringCache<StytchSession?>()
+    private let inFlight = NIOLockedValueBox([String: Task<StytchSession?, any Error>]())
     private let links = ExpiringCache<String?>()
     /// `Retry-After` when Stytch failed (the breaker's remaining time when it is open).
     static let retryAfterSeconds = 2
@@ -69,42 +62,39 @@ public final class StytchSessions: Sendable {
     /// The member behind these cookies (or a bearer JWT), nil when not authenticated. Throws
     /// `APIError.identityProviderUnavailable` when Stytch could not be asked.
     public func principal(sessionToken: String?, sessionJWT: String?) async throws -> Principal? {
-        var facts: Facts?
+        var session: StytchSession?
         if let sessionJWT {
             switch await keys.verify(sessionJWT) {
-            case .valid(let session):
-                facts = Facts(
-                    memberID: session.memberID, stytchOrganizationID: session.stytchOrganizationID,
-                    roles: session.roles)
+            case .valid(let verified):
+                session = verified
             case .invalid:
                 return nil
             case .stale, .unknownKey:
-                facts = try await confirm(
-                    sessionToken: sessionToken, sessionJWT: sessionToken == nil ? sessionJWT : nil)
+                session = try await confirm(sessionToken: sessionToken, sessionJWT: sessionJWT)
             case .keysUnavailable(let reason):
                 guard sessionToken != nil else {
                     logger.warning("Stytch session JWT not checked: no keys", metadata: ["reason": "\(reason)"])
                     throw APIError.identityProviderUnavailable(retryAfter: Self.retryAfterSeconds)
                 }
-                facts = try await confirm(sessionToken: sessionToken, sessionJWT: nil)
+                session = try await confirm(sessionToken: sessionToken, sessionJWT: nil)
             }
         } else if let sessionToken {
-            facts = try await confirm(sessionToken: sessionToken, sessionJWT: nil)
+            session = try await confirm(sessionToken: sessionToken, sessionJWT: nil)
         }
-        guard let facts else { return nil }
+        guard let session else { return nil }
         return .stytchMember(
-            memberID: facts.memberID, stytchOrganizationID: facts.stytchOrganizationID,
-            organizationID: try await linkedOrganization(facts.stytchOrganizationID),
-            role: settings.role(forStytchRoles: facts.roles))
+            memberID: session.memberID, stytchOrganizationID: session.stytchOrganizationID,
+            organizationID: try await linkedOrganization(session.stytchOrganizationID),
+            role: settings.role(forStytchRoles: session.roles))
     }
 
     // MARK: Stytch's authenticate call: cached, shared, guarded
 
-    func confirm(sessionToken: String?, sessionJWT: String?) async throws -> Facts? {
+    func confirm(sessionToken: String?, sessionJWT: String?) async throws -> StytchSession? {
         guard let token = sessionToken ?? sessionJWT else { return nil }
         let key = (sessionToken != nil ? "t:" : "j:") + Base64URL.encode(Token.hash(token))
         let now = ContinuousClock.now
-        if let facts = answers.value(key, now: now) { return facts }
+        if let session = answers.value(key, now: now) { return session }
         let task = inFlight.withLockedValue { running in
             if let task = running[key] { return task }
             let task = Task { [self] in
@@ -118,21 +108,19 @@ public final class StytchSessions: Sendable {
         return try await task.value
     }
 
-    private func ask(sessionToken: String?, sessionJWT: String?, key: String) async throws -> Facts? {
+    private func ask(sessionToken: String?, sessionJWT: String?, key: String) async throws -> StytchSession? {
         if let wait = breaker.refusal() {
             throw APIError.identityProviderUnavailable(retryAfter: max(1, Int(wait.components.seconds) + 1))
         }
         do {
             let session = try await api.authenticate(sessionToken: sessionToken, sessionJWT: sessionJWT)
             breaker.succeeded()
-            let facts = Facts(
-                memberID: session.memberID, stytchOrganizationID: session.stytchOrganizationID, roles: session.roles)
             var ttl = cacheTTL
             if let expiresAt = session.expiresAt {
                 ttl = min(ttl, .milliseconds(max(0, Int64(expiresAt.timeIntervalSinceNow * 1000))))
             }
-            answers.store(key, facts, for: ttl)
-            return facts
+            answers.store(key, session, for: ttl)
+            return session
         } catch .notAuthenticated {
             breaker.succeeded()
             answers.store(key, nil, for: negativeTTL)

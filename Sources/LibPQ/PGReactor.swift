@@ -26,10 +26,15 @@ import NIOConcurrencyHelpers
 ///   number (the epoll user data), so an event for a socket number that has since been reused is
 ///   recognised as stale and ignored.
 /// - The `eventfd` wakes the loop for `stop()` (test reactors; `shared` is never stopped).
+/// - `waitUntilReady` is the other kind of registration: "wake me when this socket is readable"
+///   (`PGListener`, idle between notifications). The reactor does not touch libpq for it: it
+///   removes the socket from epoll and resumes the task, which reads itself. Unlike a batch, such
+///   a wait can be cancelled, so its epoll calls are made under the lock and whoever removes the
+///   entry (the reactor, the canceller or `stop()`) also removes the socket and resumes, once.
 /// - A hang-up, a socket error or a failing `PQconsumeInput` or `PQflush` completes the waiting
 ///   task with `connectionLost` set and marks the connection broken, so the pool drops it.
 ///
-/// Safety (`@unchecked Sendable`): `registrations`, `nextGeneration`, `stopped` and
+/// Safety (`@unchecked Sendable`): `registrations`, `readiness`, `nextGeneration`, `stopped` and
 /// `flushingRegistrations` are only touched under `lock`. A `Registration` and its connection are used by the reactor thread
 /// alone between their registration (under the lock) and their removal (under the lock, before
 /// the task is resumed); the registering task is suspended all that time.
@@ -41,6 +46,8 @@ final class PGReactor: @unchecked Sendable {
     private let wakeFD: Int32
     private let lock = NIOLock()
     private var registrations: [UInt64: Registration] = [:]
+    /// Readiness waits (`waitUntilReady`), by generation.
+    private var readiness: [UInt64: ReadinessWait] = [:]
     /// 0 tags the eventfd; registrations count from 1.
     private var nextGeneration: UInt64 = 1
     private var stopped = false
@@ -75,6 +82,25 @@ final class PGReactor: @unchecked Sendable {
         }
     }
 
+    /// How a readiness wait ended.
+    enum Readiness: Sendable, Equatable {
+        /// The socket is readable (or writable, when asked), hung up or in error: the caller
+        /// now reads (`PQconsumeInput`), and libpq reports any failure.
+        case ready
+        /// The waiting task was cancelled.
+        case cancelled
+        /// The socket could not be watched (the reactor stopped, no socket, `epoll_ctl` failed).
+        case failed(String)
+    }
+
+    /// One readiness wait: allocated before the task suspends, so a cancellation that comes
+    /// first is remembered (`cancelledEarly`) and the registration then resumes at once.
+    private enum ReadinessWait {
+        case pending
+        case cancelledEarly
+        case waiting(socket: Int32, continuation: CheckedContinuation<Readiness, Never>)
+    }
+
     init(name: String) {
         let epoll = epoll_create1(0o2_000_000)  // EPOLL_CLOEXEC
         precondition(epoll >= 0, "epoll_create1 failed: errno \(errno)")
@@ -96,6 +122,80 @@ final class PGReactor: @unchecked Sendable {
 
     /// How many registrations so far needed the reactor to finish flushing (for tests).
     var flushingCount: Int { lock.withLock { flushingRegistrations } }
+
+    /// The number of tasks in `waitUntilReady` (for tests and diagnostics).
+    var readinessWaitingCount: Int {
+        lock.withLock { readiness.values.filter { if case .waiting = $0 { true } else { false } }.count }
+    }
+
+    // MARK: Readiness waits
+
+    /// Suspends until `connection`'s socket is readable (or also writable, with `writable`),
+    /// hangs up or errs; or until the task is cancelled. Unlike `wait(for:collector:flushing:)`
+    /// it never calls libpq: once resumed, the caller reads (`PQconsumeInput`) on its own
+    /// thread. The connection must be idle (no batch registered) and used by this task alone.
+    func waitUntilReady(_ connection: PGConnection, writable: Bool = false) async -> Readiness {
+        let generation = lock.withLock { () -> UInt64 in
+            let generation = nextGeneration
+            nextGeneration += 1
+            readiness[generation] = .pending
+            return generation
+        }
+        let socket = PQsocket(connection.conn)
+        let events = Self.readable | (writable ? Self.writable : 0)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Readiness, Never>) in
+                let outcome = lock.withLock { () -> Readiness? in
+                    guard case .pending = readiness[generation] else {
+                        readiness[generation] = nil
+                        return .cancelled
+                    }
+                    guard !stopped else {
+                        readiness[generation] = nil
+                        return .failed("the database reactor has stopped")
+                    }
+                    guard socket >= 0 else {
+                        readiness[generation] = nil
+                        return .failed("the connection has no socket")
+                    }
+                    // Added under the lock: a canceller that takes the entry also removes the
+                    // socket, so no stale entry can stay in epoll (level-triggered, it would spin).
+                    var event = epoll_event()
+                    event.events = events
+                    event.data.u64 = generation
+                    if epoll_ctl(epollFD, EPOLL_CTL_ADD, socket, &event) != 0 {
+                        readiness[generation] = nil
+                        return .failed("cannot watch the connection's socket (errno \(errno))")
+                    }
+                    readiness[generation] = .waiting(socket: socket, continuation: continuation)
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            let taken = lock.withLock { () -> CheckedContinuation<Readiness, Never>? in
+                switch readiness[generation] {
+                case .pending:
+                    readiness[generation] = .cancelledEarly
+                    return nil
+                case .waiting:
+                    return takeReadiness(generation)
+                case .cancelledEarly, nil:
+                    return nil
+                }
+            }
+            taken?.resume(returning: .cancelled)
+        }
+    }
+
+    /// Removes a waiting readiness entry and its socket from epoll; the caller resumes the
+    /// returned continuation after releasing the lock. Call under `lock`.
+    private func takeReadiness(_ generation: UInt64) -> CheckedContinuation<Readiness, Never>? {
+        guard case .waiting(let socket, let continuation) = readiness[generation] else { return nil }
+        readiness[generation] = nil
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, socket, nil)
+        return continuation
+    }
 
     /// Waits until the reactor has collected the batch that `connection` has sent (or the
     /// connection failed). `flushing` says whether output is still queued. Never throws: every
@@ -199,12 +299,31 @@ final class PGReactor: @unchecked Sendable {
                 // A generation no longer registered: a stale event of this same batch (the
                 // registration completed earlier in this loop) — its socket may already be
                 // registered again under a new generation.
-                guard let registration = lock.withLock({ registrations[generation] }) else { continue }
+                let found = lock.withLock { () -> Found in
+                    if let registration = registrations[generation] { return .batch(registration) }
+                    if let continuation = takeReadiness(generation) { return .ready(continuation) }
+                    return .stale
+                }
+                let registration: Registration
+                switch found {
+                case .batch(let batch): registration = batch
+                case .ready(let continuation):
+                    continuation.resume(returning: .ready)
+                    continue
+                case .stale: continue
+                }
                 if service(registration, generation: generation, events: flags) {
                     complete(registration, generation: generation)
                 }
             }
         }
+    }
+
+    /// What an event's generation refers to.
+    private enum Found {
+        case batch(Registration)
+        case ready(CheckedContinuation<Readiness, Never>)
+        case stale
     }
 
     /// Removes a finished registration from epoll, then resumes its task outside the lock.
@@ -226,11 +345,14 @@ final class PGReactor: @unchecked Sendable {
     }
 
     private func shutDown() {
-        let pending = lock.withLock { () -> [Registration] in
+        let (pending, ready) = lock.withLock { () -> ([Registration], [CheckedContinuation<Readiness, Never>]) in
             let all = Array(registrations.values)
             registrations.removeAll()
-            return all
+            // A pending or early-cancelled entry sees `stopped` (or its mark) when it registers.
+            let ready = readiness.keys.compactMap { takeReadiness($0) }
+            return (all, ready)
         }
+        for continuation in ready { continuation.resume(returning: .failed("the database reactor has stopped")) }
         for registration in pending {
             _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, registration.socket, nil)
             fail(registration, "the database reactor has stopped")

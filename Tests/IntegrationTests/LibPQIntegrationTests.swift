@@ -692,6 +692,76 @@ struct ReactorTests {
         #expect(try await client.withConnection { try await $0.backendPID() } != pid, "the session was replaced")
     }
 
+    /// A task's value, or nil (and the task cancelled) when it takes longer than `limit`.
+    private func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration = .seconds(10)) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await task.value }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            if first == nil { task.cancel() }
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func waitUntilRegistered(_ reactor: PGReactor, _ count: Int = 1) async throws -> Bool {
+        for _ in 0..<500 {
+            if reactor.readinessWaitingCount == count { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// `waitUntilReady` (`PGListener`'s wait): data wakes it; cancellation ends it whether it
+    /// comes before or after the socket is registered; a stopped reactor fails it; and none of
+    /// it leaves a registration behind.
+    @Test func readinessWaitsWakeOnDataAndEndOnCancellationOrStop() async throws {
+        let client = try TestDatabase.ownerClient(maxConnections: 1)
+        let sender = try TestDatabase.ownerClient(maxConnections: 1)
+        defer {
+            Task {
+                await client.shutdown()
+                await sender.shutdown()
+            }
+        }
+        let reactor = PGReactor(name: "test-readiness")
+        let channel = TestDatabase.uniqueID("ready")
+        try await client.withConnection { lease in
+            let connection = lease.connection
+            // Safety: the channel name is generated from hex digits only.
+            try await lease.script("LISTEN \(channel)")
+
+            let waiting = Task { await reactor.waitUntilReady(connection) }
+            #expect(try await waitUntilRegistered(reactor), "the wait registers")
+            waiting.cancel()
+            #expect(await value(of: waiting) == .cancelled)
+            #expect(reactor.readinessWaitingCount == 0)
+
+            let early = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return await reactor.waitUntilReady(connection)
+            }
+            #expect(await value(of: early) == .cancelled, "cancelled before registering")
+            #expect(reactor.readinessWaitingCount == 0)
+
+            let stopping = Task { await reactor.waitUntilReady(connection, writable: false) }
+            #expect(try await waitUntilRegistered(reactor))
+            reactor.stop()
+            let stopped = await value(of: stopping)
+            #expect(stopped != nil && stopped != .ready && stopped != .cancelled, "\(String(describing: stopped))")
+            let afterStop = await value(of: Task { await reactor.waitUntilReady(connection) })
+            #expect(afterStop != nil && afterStop != .ready && afterStop != .cancelled)
+
+            // The shared reactor: a notification makes the idle socket readable.
+            let woken = Task { await PGReactor.shared.waitUntilReady(connection) }
+            try await sender.query("SELECT pg_notify(\(channel), \("x"))")
+            #expect(await value(of: woken) == .ready)
+        }
+    }
+
     @Test func scriptsRunSeveralStatementsAndReportTheFirstError() async throws {
         let client = try TestDatabase.ownerClient(maxConnections: 1)
         defer { Task { await client.shutdown() } }

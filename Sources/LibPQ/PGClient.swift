@@ -128,9 +128,7 @@ public final class PGClient: Service, Sendable {
                 grant = .create  // keep the slot, replace the connection
             case .create:
                 do {
-                    let configuration = self.configuration
-                    let connection = try await threads.runBlocking { try PGConnection(configuration: configuration) }
-                    return connection
+                    return try await PGConnection.open(configuration: configuration, on: threads)
                 } catch {
                     freeSlot()
                     if let error = error as? PGError { throw error }

@@ -1,6 +1,7 @@
 internal import CLibPQ
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 
 /// One libpq connection, in libpq's non-blocking mode once connected.
 ///
@@ -78,6 +79,12 @@ final class PGConnection: @unchecked Sendable {
         }
         // From here on statements are sent without blocking and the reactor waits for results.
         guard PQsetnonblocking(conn, 1) == 0 else { throw lastError(prefix: "cannot make the connection non-blocking") }
+    }
+
+    /// Opens a connection on `threads` (connecting blocks): the one way the pool and
+    /// `PGListener` connect, so both get the same connection string, role and session settings.
+    static func open(configuration: PGConfiguration, on threads: NIOThreadPool) async throws -> PGConnection {
+        try await threads.runBlocking { try PGConnection(configuration: configuration) }
     }
 
     deinit {

@@ -310,19 +310,18 @@ struct StytchTests {
                 try await expect503("429")
                 fake.setFault(.close, count: 1)
                 try await expect503("connection closed without an answer")
-                fake.setFault(.delay(.seconds(3)), count: 1)
+                fake.setFault(.delay(.seconds(6)), count: 1)
                 let started = ContinuousClock.now
                 try await expect503("slow")
-                #expect(ContinuousClock.now - started < .seconds(2), "the 500 ms timeout, not Stytch's 3 s")
+                // The 500 ms timeout answered, not Stytch's 6 s (a margin for a loaded machine).
+                #expect(ContinuousClock.now - started < .seconds(4))
                 #expect(try await http.call(.get, "/api/jobs/", headers: headers).status == 200, "recovered")
                 // Five failures in a row open the breaker: the next request does not reach Stytch.
                 fake.setFault(.status(503), count: 5)
                 for _ in 0..<5 { try await expect503("outage") }
                 let calls = fake.authenticateCalls
-                let fast = ContinuousClock.now
                 try await expect503("breaker open")
-                #expect(fake.authenticateCalls == calls, "the open breaker made no call")
-                #expect(ContinuousClock.now - fast < .milliseconds(400))
+                #expect(fake.authenticateCalls == calls, "the open breaker made no call (Stytch would have said 200)")
                 // API keys do not depend on Stytch.
                 #expect(
                     try await http.call(.get, "/api/jobs/", headers: [.authorization: "Bearer \(linked.keyB)"]).status

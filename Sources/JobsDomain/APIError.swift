@@ -43,10 +43,13 @@ public enum APIError: Error, Sendable, Equatable {
     /// The identity provider (Stytch) could not confirm a session: unreachable, too slow,
     /// rate-limiting or failing. Fails closed: `503` with `Retry-After`, never anonymous.
     case identityProviderUnavailable(retryAfter: Int)
+    /// This instance holds as many live streams as it may, or is shutting down (`503`).
+    case overloaded(String)
 
     public var detail: String {
         switch self {
-        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s), .tooManyRequests(let s):
+        case .badRequest(let s), .forbidden(let s), .notFound(let s), .conflict(let s), .tooManyRequests(let s),
+            .overloaded(let s):
             return s
         case .unauthorized: return "Not authenticated"
         case .methodNotAllowed: return "Method Not Allowed"

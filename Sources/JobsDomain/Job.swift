@@ -73,6 +73,13 @@ public struct Job: Sendable, Equatable {
         return Self.round(max(0, end.timeIntervalSince(startedAt)), places: 3)
     }
 
+    /// The job's last message: `metadata.last_message` (a progress report's `message`) when it
+    /// is a string, else `error_message`.
+    public var lastMessage: String? {
+        if case .string(let message)? = metadata["last_message"] { return message }
+        return errorMessage
+    }
+
     /// `metadata.stage` when it is a string.
     public var stage: String? {
         if case .string(let stage)? = metadata["stage"] { return stage }

@@ -15,6 +15,12 @@ public protocol JobStorage: Sendable {
     /// The job with its most recent 100 errors and warnings, or nil.
     func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])?
 
+    /// The job with its recent window and its version (what a live stream sends), or nil.
+    func snapshot(_ id: String, in organization: String) async throws -> JobSnapshot?
+
+    /// Where committed changes are announced (after commit, in commit order per job).
+    var changes: ChangeFeed { get }
+
     /// The job alone (the cheap status view), or nil.
     func jobRow(_ id: String, in organization: String) async throws -> Job?
 

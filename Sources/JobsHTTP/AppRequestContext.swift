@@ -12,6 +12,8 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var tenant: TenantContext? {
         didSet { info.organizationID = tenant?.organizationID }
     }
+    /// Set by `TenantMiddleware` on `GET /api/me` (which needs no organization).
+    public var principal: Principal?
     /// Facts inner middleware learn that the outer request log needs (shared by reference,
     /// since contexts are values passed inward).
     public let info = RequestInfo()

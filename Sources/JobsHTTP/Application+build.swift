@@ -24,16 +24,30 @@ public struct Backend: Sendable {
     }
 
     /// PostgreSQL through `client` (the pool, which the returned backend runs as a service).
+    /// Committed changes are announced to the other instances by a batched `pg_notify`
+    /// (`ChangePublisher`), and theirs are heard on one `LISTEN` connection (`ChangeListener`).
     public static func postgres(client: PGClient, configuration: AppConfiguration, logger: Logger) -> Backend {
-        let store = PostgresStore(client: client, logger: logger)
-        return Backend(
-            jobs: store, credentials: store, readiness: store,
-            services: [
-                client,
-                IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
-                StatisticsKeeper(client: client, logger: logger),
-            ])
+        let publisher = ChangePublisher(client: client, channel: changesChannel, logger: logger)
+        let live = LiveChanges(publisher: publisher)
+        let store = PostgresStore(client: client, live: live, logger: logger)
+        var services: [any Service] = [client, publisher]
+        do {
+            let listener = try PGListener(
+                configuration: client.configuration, channels: [changesChannel], bufferSize: 8_192,
+                logger: logger)
+            services.append(ChangeListener(listener: listener, live: live))
+        } catch {
+            logger.error("live events from other instances are off", metadata: ["error": "\(error)"])
+        }
+        services += [
+            IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
+            StatisticsKeeper(client: client, logger: logger),
+        ]
+        return Backend(jobs: store, credentials: store, readiness: store, services: services)
     }
+
+    /// The `NOTIFY` channel of committed job changes.
+    public static let changesChannel = "jobs_changes"
 
     /// Everything in memory (tests and trials; nothing survives the process).
     public static func memory(_ store: MemoryStore) -> Backend {
@@ -57,15 +71,17 @@ public func buildApplication(
     configuration: AppConfiguration, backend: Backend, expectedMigration: Int, logger: Logger,
     drain: DrainState = DrainState(), metrics: AppMetrics = AppMetrics()
 ) -> some ApplicationProtocol {
-    let router = buildRouter(
+    let hub = LiveHub(storage: backend.jobs, settings: configuration.live, metrics: metrics, logger: logger)
+    let router = makeRouter(
         configuration: configuration, backend: backend, expectedMigration: expectedMigration, drain: drain,
-        metrics: metrics, logger: logger)
+        metrics: metrics, hub: hub, logger: logger)
     var app = Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.inNanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(backend.services)
+    app.addServices(hub)
     return app
 }
 
@@ -74,6 +90,18 @@ public func buildRouter(
     configuration: AppConfiguration, backend: Backend, expectedMigration: Int, drain: DrainState = DrainState(),
     metrics: AppMetrics, logger: Logger
 ) -> Router<AppRequestContext> {
+    makeRouter(
+        configuration: configuration, backend: backend, expectedMigration: expectedMigration, drain: drain,
+        metrics: metrics,
+        hub: LiveHub(storage: backend.jobs, settings: configuration.live, metrics: metrics, logger: logger),
+        logger: logger)
+}
+
+func makeRouter(
+    configuration: AppConfiguration, backend: Backend, expectedMigration: Int, drain: DrainState,
+    metrics: AppMetrics, hub: LiveHub, logger: Logger
+) -> Router<AppRequestContext> {
+    drain.whenDraining { hub.close() }
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics, drain: drain))
     router.add(middleware: ErrorMiddleware())
@@ -95,7 +123,9 @@ public func buildRouter(
     let jobs = JobsController(
         storage: backend.jobs, limits: configuration.limits, requestTimeout: configuration.requestTimeout,
         metrics: metrics)
-    RouteTable.register(jobs.routes, prefix: "/api", on: api)
+    RouteTable.register(
+        jobs.routes + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes,
+        prefix: "/api", on: api)
     return router
 }
 
@@ -114,7 +144,10 @@ public func servedRoutes(configuration: AppConfiguration = AppConfiguration()) -
     let backend = Backend.memory(MemoryStore())
     let metrics = AppMetrics()
     let jobs = JobsController(storage: backend.jobs, limits: configuration.limits)
+    let hub = LiveHub(
+        storage: backend.jobs, settings: configuration.live, metrics: nil, logger: Logger(label: "routes"))
     return
-        (Routes.operations(backend: backend, expectedMigration: 0, drain: DrainState(), metrics: metrics) + jobs.routes)
+        (Routes.operations(backend: backend, expectedMigration: 0, drain: DrainState(), metrics: metrics) + jobs.routes
+        + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes)
         .map { ($0.method.rawValue, $0.path) }
 }

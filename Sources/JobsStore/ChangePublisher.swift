@@ -9,22 +9,29 @@ public struct ChangeNotice: Sendable, Hashable {
     public var organizationID: String
     public var jobID: String
     public var version: String
+    /// The instance that committed the change (it has told its own subscribers already).
+    public var instance: String?
 
-    public init(organizationID: String, jobID: String, version: String) {
+    public init(organizationID: String, jobID: String, version: String, instance: String? = nil) {
         self.organizationID = organizationID
         self.jobID = jobID
         self.version = version
+        self.instance = instance
     }
 
-    /// `org job version`: organization and job ids never contain spaces or newlines.
-    var line: String { organizationID + " " + jobID + " " + version }
+    /// `org job version [instance]`: ids never contain spaces or newlines.
+    var line: String {
+        organizationID + " " + jobID + " " + version + (instance.map { " " + $0 } ?? "")
+    }
 
     /// The notices of one payload (lines that do not parse are skipped).
     public static func parse(_ payload: String) -> [ChangeNotice] {
         payload.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
-            guard parts.count == 3 else { return nil }
-            return ChangeNotice(organizationID: String(parts[0]), jobID: String(parts[1]), version: String(parts[2]))
+            guard parts.count == 3 || parts.count == 4 else { return nil }
+            return ChangeNotice(
+                organizationID: String(parts[0]), jobID: String(parts[1]), version: String(parts[2]),
+                instance: parts.count == 4 ? String(parts[3]) : nil)
         }
     }
 }

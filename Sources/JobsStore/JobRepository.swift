@@ -18,9 +18,24 @@ struct JobRepository: Sendable {
 
     // MARK: Create and read
 
-    /// Inserts a new job (inside the caller's tenant transaction).
-    func create(_ job: Job, _ tx: PGLease) async throws {
-        try await tx.query(Self.insertJobQuery(job))
+    /// Inserts a new job (inside the caller's tenant transaction); returns the row's version.
+    func create(_ job: Job, _ tx: PGLease) async throws -> String? {
+        let rows = try await tx.query(Self.insertJobQuery(job) + " RETURNING xmin::text AS version")
+        return try rows.first?.decode("version", as: String.self)
+    }
+
+    /// The job, its recent window and its version, or nil (one round trip).
+    func snapshot(_ id: String, in organization: String) async throws -> JobSnapshot? {
+        let results = try await database.read(
+            organization: organization,
+            [
+                Self.selectJob(id, organization: organization, lock: false, versioned: true),
+                Self.recentEventsQuery(id, organization: organization),
+            ])
+        guard let row = results[0].first else { return nil }
+        return JobSnapshot(
+            job: try Self.decodeJob(row), recent: try Self.decodeEvents(results[1]),
+            version: try row.decode("version", as: String.self))
     }
 
     /// Inserts a new job in one round trip (its own implicit transaction); returns the row's

@@ -28,11 +28,17 @@ final class JobWriter: Sendable {
     let database: Database
     let maxBatch: Int
     let cache: JobCache
+    /// Told of each committed change (the job after the batch), before the batch's callers resume.
+    let announce: @Sendable (JobSnapshot) -> Void
     private let state = NIOLockedValueBox(WriterQueues<Key, Waiter>())
 
     /// `cacheBytes`: the budget of the `JobCache` behind the one-round-trip path (0: always lock).
-    init(database: Database, maxBatch: Int = 128, cacheBytes: Int = JobWriter.defaultCacheBytes) {
+    init(
+        database: Database, maxBatch: Int = 128, cacheBytes: Int = JobWriter.defaultCacheBytes,
+        announce: @escaping @Sendable (JobSnapshot) -> Void = { _ in }
+    ) {
         self.database = database
+        self.announce = announce
         self.maxBatch = maxBatch
         self.cache = JobCache(budget: cacheBytes)
     }
@@ -174,7 +180,9 @@ final class JobWriter: Sendable {
                 cache.remove(key)
                 return nil
             }
-            cache.store(key, job: job, version: version, recent: JobEvent.lastHundred(before + appended))
+            let recent = JobEvent.lastHundred(before + appended)
+            cache.store(key, job: job, version: version, recent: recent)
+            announce(JobSnapshot(job: job, recent: recent, version: version))
         } else if !fresh {
             return nil
         }
@@ -276,6 +284,9 @@ final class JobWriter: Sendable {
             let version = try written.unchangedVersion ?? rows.first?.first?.decode("version", as: String.self)
         {
             cache.store(key, job: written.job, version: version, recent: written.recent)
+            if written.unchangedVersion == nil {
+                announce(JobSnapshot(job: written.job, recent: written.recent, version: version))
+            }
         } else {
             cache.remove(key)
         }

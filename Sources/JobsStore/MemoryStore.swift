@@ -24,10 +24,20 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
         var apiKeys: [[UInt8]: Principal] = [:]
         var sessions: [String: Principal] = [:]
         var stytchLinks: [String: String] = [:]
+        /// Each job's version: the value of `clock` at its last change.
+        var versions: [JobKey: Int] = [:]
+        var clock = 0
+
+        mutating func bump(_ key: JobKey) -> String {
+            clock += 1
+            versions[key] = clock
+            return String(clock)
+        }
     }
 
     private let state = NIOLockedValueBox(State())
     private let version: Int
+    public let changes = ChangeFeed()
 
     /// `migrationVersion` is what `/readyz` compares with the version it expects.
     public init(migrationVersion: Int = Int.max) {
@@ -72,17 +82,33 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
     public func create(
         organization: String, guarded: IdempotencyGuard?, _ make: @Sendable () -> (Job, RecordedResponse)
     ) async throws -> WriteOutcome {
-        try state.withLockedValue { state in
+        let (outcome, snapshot) = try state.withLockedValue { state -> (WriteOutcome, JobSnapshot?) in
             if let guarded, let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)] {
-                return try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get()
+                return (try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get(), nil)
             }
             let (job, response) = make()
-            state.jobs[JobKey(organization: organization, jobID: job.jobID)] = (job, [])
+            let key = JobKey(organization: organization, jobID: job.jobID)
+            state.jobs[key] = (job, [])
             if let guarded {
                 state.keys[JobKey(organization: organization, jobID: guarded.key)] = KeyRecord(
                     hash: guarded.requestHash, response: response)
             }
-            return WriteOutcome(response: response, replayed: false)
+            return (
+                WriteOutcome(response: response, replayed: false),
+                JobSnapshot(job: job, recent: [], version: state.bump(key))
+            )
+        }
+        if let snapshot { changes.emit(.committed(snapshot)) }
+        return outcome
+    }
+
+    public func snapshot(_ id: String, in organization: String) async throws -> JobSnapshot? {
+        state.withLockedValue { state in
+            let key = JobKey(organization: organization, jobID: id)
+            return state.jobs[key].map {
+                JobSnapshot(
+                    job: $0.job, recent: JobEvent.lastHundred($0.events), version: String(state.versions[key] ?? 0))
+            }
         }
     }
 
@@ -132,16 +158,17 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
     }
 
     public func write(organization: String, jobID: String, _ change: JobChange) async throws -> WriteOutcome {
-        try state.withLockedValue { state in
+        let (outcome, snapshot) = try state.withLockedValue { state -> (WriteOutcome, JobSnapshot?) in
             if let guarded = change.guarded,
                 let recorded = state.keys[JobKey(organization: organization, jobID: guarded.key)]
             {
-                return try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get()
+                return (try Idempotency.answer(guarded, recorded: recorded.response, hash: recorded.hash).get(), nil)
             }
             let key = JobKey(organization: organization, jobID: jobID)
             guard var stored = state.jobs[key] else { throw APIError.jobNotFound(jobID) }
             let now = Date()
-            let before = stored.job.status
+            let original = stored.job
+            let before = original.status
             let events = try change.apply(&stored.job, now)
             stored.events += events
             state.jobs[key] = stored
@@ -151,7 +178,14 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
                     hash: guarded.requestHash, response: response)
             }
             let ended = stored.job.status != before && stored.job.status.isTerminal ? stored.job.status : nil
-            return WriteOutcome(response: response, replayed: false, endedWith: ended)
+            let changed = stored.job != original || !events.isEmpty
+            let snapshot =
+                changed
+                ? JobSnapshot(job: stored.job, recent: JobEvent.lastHundred(stored.events), version: state.bump(key))
+                : nil
+            return (WriteOutcome(response: response, replayed: false, endedWith: ended), snapshot)
         }
+        if let snapshot { changes.emit(.committed(snapshot)) }
+        return outcome
     }
 }

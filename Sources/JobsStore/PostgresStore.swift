@@ -12,15 +12,22 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
     let repository: JobRepository
     let idempotency: IdempotencyStore
     let writer: JobWriter
+    let live: LiveChanges
     let logger: Logger
 
-    public init(client: PGClient, logger: Logger = Logger(label: "jobs-api")) {
+    /// `live`: where committed changes are announced (by default only to this process's feed).
+    public init(
+        client: PGClient, live: LiveChanges = LiveChanges(publisher: nil), logger: Logger = Logger(label: "jobs-api")
+    ) {
         database = Database(client: client)
         repository = JobRepository(database: database)
         idempotency = IdempotencyStore(database: database)
-        writer = JobWriter(database: database)
+        writer = JobWriter(database: database, announce: live.committed)
+        self.live = live
         self.logger = logger
     }
+
+    public var changes: ChangeFeed { live.feed }
 
     // MARK: JobStorage
 
@@ -35,20 +42,27 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
                     // The first progress report on it can then take the one-round-trip path.
                     writer.cache.store(
                         .init(organization: organization, jobID: job.jobID), job: job, version: version, recent: [])
+                    live.committed(JobSnapshot(job: job, recent: [], version: version))
                 }
                 return WriteOutcome(response: response, replayed: false)
             }
+            var created: JobSnapshot?
             let (response, replayed) = try await idempotency.run(organization: organization, guarded: guarded) { tx in
                 let (job, response) = make()
-                try await repository.create(job, tx)
+                created = try await repository.create(job, tx).map { JobSnapshot(job: job, recent: [], version: $0) }
                 return response
             }
+            if !replayed, let created { live.committed(created) }
             return WriteOutcome(response: response, replayed: replayed)
         }
     }
 
     public func job(_ id: String, in organization: String) async throws -> (Job, [JobEvent])? {
         try await translatingErrors { try await repository.job(id, in: organization) }
+    }
+
+    public func snapshot(_ id: String, in organization: String) async throws -> JobSnapshot? {
+        try await translatingErrors { try await repository.snapshot(id, in: organization) }
     }
 
     public func jobRow(_ id: String, in organization: String) async throws -> Job? {

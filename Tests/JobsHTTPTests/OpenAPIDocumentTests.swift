@@ -107,14 +107,14 @@ struct OpenAPIDocumentTests {
             switch error {
             case .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .conflict, .requestTimeout,
                 .payloadTooLarge, .unsupportedMediaType, .tooManyRequests, .validation, .unavailable, .busy,
-                .identityProviderUnavailable:
+                .identityProviderUnavailable, .overloaded:
                 return true
             }
         }
         let all: [APIError] = [
             .badRequest(""), .unauthorized, .forbidden(""), .notFound(""), .methodNotAllowed(allowed: []),
             .conflict(""), .requestTimeout, .payloadTooLarge, .unsupportedMediaType, .tooManyRequests(""),
-            .unavailable, .busy, .identityProviderUnavailable(retryAfter: 2),
+            .unavailable, .busy, .identityProviderUnavailable(retryAfter: 2), .overloaded(""),
         ]
         for error in all where covered(error) {
             #expect(listed.contains("`\(error.code)`"), "\(error.code) is not in ErrorDetail.code")

@@ -70,6 +70,8 @@ public struct AppConfiguration: Sendable {
     public var stytchJWTMaxAge: Duration = .seconds(30)
     public var stytchTimeout: Duration = .seconds(2)
     public var stytchRoleMap = StytchSettings.defaultRoleMap
+    /// Live streams (`SSE_*`): limits and heartbeat.
+    public var live = LiveSettings()
     /// The circuit breaker in front of Stytch (not a setting: tests shorten it).
     public var stytchBreaker = StytchSessions.CircuitBreakerSettings()
 
@@ -405,6 +407,18 @@ extension AppConfiguration {
             secondsSetting(
                 "IDLE_TIMEOUT_SECONDS", 1...3600, "60",
                 "a connection that sends nothing (before or between requests) for this long is closed", \.idleTimeout),
+            integerSetting(
+                "SSE_MAX_STREAMS", 1...1_000_000, "5000",
+                "live event streams one instance holds at most; past it `503` + `Retry-After: 5`",
+                \.live.maxStreams),
+            integerSetting(
+                "SSE_MAX_STREAMS_PER_ORG", 1...1_000_000, "1000",
+                "live event streams one organization holds at most on one instance; past it `429` + `Retry-After: 1`",
+                \.live.maxStreamsPerOrganization),
+            secondsSetting(
+                "SSE_HEARTBEAT_SECONDS", 1...300, "15",
+                "a `: heartbeat` comment goes to every live stream this often, and a watched job silent this long is re-read",
+                \.live.heartbeat),
             secondsSetting(
                 "SHUTDOWN_GRACE_SECONDS", 0...3600, "10",
                 "on SIGTERM/SIGINT, how long in-flight requests may take to finish", \.shutdownGrace),

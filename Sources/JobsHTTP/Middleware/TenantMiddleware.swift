@@ -21,11 +21,19 @@ struct TenantMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        context.tenant = try await resolve(request, clientAddress: context.remoteAddress?.ipAddress)
+        if request.uri.path == Self.principalOnlyPath {
+            context.principal = try await authenticate(request, clientAddress: context.remoteAddress?.ipAddress)
+        } else {
+            context.tenant = try await resolve(request, clientAddress: context.remoteAddress?.ipAddress)
+        }
         return try await next(request, context)
     }
 
-    func resolve(_ request: Request, clientAddress: String? = nil) async throws -> TenantContext {
+    /// `GET /api/me` says who the caller is and where they may act: it authenticates but needs
+    /// no organization.
+    static let principalOnlyPath = "/api/me"
+
+    func authenticate(_ request: Request, clientAddress: String?) async throws -> Principal {
         let credential = try Self.credential(request)
         guard let principal = try await authenticator.authenticate(credential, clientAddress: clientAddress) else {
             throw APIError.unauthorized
@@ -35,6 +43,11 @@ struct TenantMiddleware: RouterMiddleware {
         {
             throw CrossSiteGuard.refusal
         }
+        return principal
+    }
+
+    func resolve(_ request: Request, clientAddress: String? = nil) async throws -> TenantContext {
+        let principal = try await authenticate(request, clientAddress: clientAddress)
         let header = request.headers[values: HTTPField.Name.organizationID]
         if header.count > 1 { throw APIError.badRequest("Send X-Organization-ID at most once") }
         let requested = header.first

@@ -18,6 +18,9 @@ public final class AppMetrics: Sendable {
     private let acquireTimer: CoreMetrics.Timer
     private let terminalCounters: [JobStatus: CoreMetrics.Counter]
     private let pool = NIOLockedValueBox<PGClient?>(nil)
+    private let liveHub = NIOLockedValueBox<LiveHub?>(nil)
+    private let liveEventsCounter: CoreMetrics.Counter
+    private let listenerReconnectsCounter: CoreMetrics.Counter
 
     /// The pool whose figures `/metrics` reports.
     public func attach(_ client: PGClient) { pool.withLockedValue { $0 = client } }
@@ -36,6 +39,8 @@ public final class AppMetrics: Sendable {
         progressCounter = CoreMetrics.Counter(label: "jobs_progress_updates_applied_total", factory: factory)
         replayCounter = CoreMetrics.Counter(label: "idempotent_replays_total", factory: factory)
         acquireTimer = CoreMetrics.Timer(label: "db_pool_acquire_seconds", factory: factory)
+        liveEventsCounter = CoreMetrics.Counter(label: "sse_events_sent_total", factory: factory)
+        listenerReconnectsCounter = CoreMetrics.Counter(label: "listener_reconnects_total", factory: factory)
         var terminal: [JobStatus: CoreMetrics.Counter] = [:]
         for status in JobStatus.allCases where status.isTerminal {
             terminal[status] = CoreMetrics.Counter(
@@ -83,6 +88,15 @@ public final class AppMetrics: Sendable {
 
     func idempotentReplay() { replayCounter.increment() }
 
+    // MARK: Live streams
+
+    /// The hub whose open streams `/metrics` reports.
+    func attach(_ hub: LiveHub) { liveHub.withLockedValue { $0 = hub } }
+
+    func liveEventSent() { liveEventsCounter.increment() }
+
+    func listenerReconnected() { listenerReconnectsCounter.increment() }
+
     /// Records one pool acquire (wired into `PGConfiguration.acquireObserver`).
     public func poolAcquired(after wait: Duration) {
         acquireTimer.recordNanoseconds(wait.inNanoseconds)
@@ -98,6 +112,9 @@ public final class AppMetrics: Sendable {
             Gauge(label: "db_pool_in_use_connections", factory: factory).record(stats.leased)
             Gauge(label: "db_pool_idle_connections", factory: factory).record(stats.idle)
             Gauge(label: "db_pool_waiters", factory: factory).record(stats.waiting)
+        }
+        if let hub = liveHub.withLockedValue({ $0 }) {
+            Gauge(label: "sse_open_streams", factory: factory).record(hub.openStreams)
         }
         return registry.emitToString()
     }

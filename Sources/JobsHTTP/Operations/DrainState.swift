@@ -4,10 +4,28 @@ public import ServiceLifecycle
 /// Whether the server has begun draining (graceful shutdown). `/readyz` answers `503` from
 /// that moment so a load balancer stops sending new work.
 public final class DrainState: Sendable {
-    private let draining = NIOLockedValueBox(false)
+    private let state = NIOLockedValueBox((draining: false, actions: [@Sendable () -> Void]()))
     public init() {}
-    public var isDraining: Bool { draining.withLockedValue { $0 } }
-    func begin() { draining.withLockedValue { $0 = true } }
+    public var isDraining: Bool { state.withLockedValue { $0.draining } }
+
+    /// Runs `action` when draining begins (at once if it has begun): live streams end then, so
+    /// that the server's own graceful shutdown, which waits for open responses, is not held up.
+    func whenDraining(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLockedValue { state in
+            if !state.draining { state.actions.append(action) }
+            return state.draining
+        }
+        if now { action() }
+    }
+
+    func begin() {
+        let actions = state.withLockedValue { state in
+            defer { state.actions = [] }
+            state.draining = true
+            return state.actions
+        }
+        for action in actions { action() }
+    }
 }
 
 /// A service that flips `DrainState` when graceful shutdown starts. Place it after the

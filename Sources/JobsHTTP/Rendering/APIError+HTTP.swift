@@ -15,7 +15,7 @@ extension APIError {
         case .unsupportedMediaType: return 415
         case .tooManyRequests: return 429
         case .validation: return 422
-        case .unavailable, .busy, .identityProviderUnavailable: return 503
+        case .unavailable, .busy, .identityProviderUnavailable, .overloaded: return 503
         }
     }
 
@@ -36,6 +36,7 @@ extension APIError {
         case .unavailable: return "unavailable"
         case .busy: return "database_busy"
         case .identityProviderUnavailable: return "identity_provider_unavailable"
+        case .overloaded: return "overloaded"
         }
     }
 }

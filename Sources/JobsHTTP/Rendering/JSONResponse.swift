@@ -31,7 +31,7 @@ enum JSONResponse {
         }
         switch error {
         case .unauthorized: headers[.wwwAuthenticate] = "Bearer"
-        case .unavailable: headers[.retryAfter] = "5"
+        case .unavailable, .overloaded: headers[.retryAfter] = "5"
         case .busy, .tooManyRequests: headers[.retryAfter] = "1"
         case .identityProviderUnavailable(let seconds): headers[.retryAfter] = String(max(1, seconds))
         case .requestTimeout, .payloadTooLarge: headers[.connection] = "close"

@@ -451,7 +451,7 @@
         countNode,
       ]),
       errorNode,
-      el('div', { className: 'table-wrap' }, [table, emptyNode]),
+      el('div', { className: 'table-wrap jobs-wrap' }, [table, emptyNode]),
       el('div', { className: 'load-more' }, [loadMore])
     );
     fallbackNote.hidden = !(state.me && state.me.fallback);

@@ -432,12 +432,12 @@
       el('caption', { className: 'sr-only', text: 'Jobs of the organization, newest first' }),
       el('colgroup', null, [
         el('col', { className: 'col-job' }), el('col', { className: 'col-status' }), el('col', { className: 'col-progress' }),
-        el('col', { className: 'col-count' }), el('col', { className: 'col-count' }), el('col', { className: 'col-count' }),
+        el('col', { className: 'col-processed' }), el('col', { className: 'col-count' }), el('col', { className: 'col-count' }),
         el('col', { className: 'col-rate' }), el('col', { className: 'col-duration' }), el('col', { className: 'col-stage' }),
       ]),
       el('thead', null, [el('tr', null, [
         th('Job'), th('Status'), th('Progress'), th('Processed', 'num'), th('Failed', 'num'), th('Warned', 'num'),
-        th('Success', 'num'), th('Duration', 'num'), th('Stage / last message'),
+        th('Success', 'num'), th('Duration', 'num'), th('Stage / message'),
       ])]),
       tbody,
     ]);

@@ -83,13 +83,14 @@
     if (h > 0) return h + ' h ' + String(m).padStart(2, '0') + ' m';
     return m + ' m ' + String(sec).padStart(2, '0') + ' s';
   }
-  function formatTime(iso) {
+  // "Nov 30, 2026, 14:05:09" (local time, 24-hour clock); `short` drops the year (tables).
+  function formatTime(iso, short) {
     if (!iso) return '—';
     const date = new Date(iso);
     if (isNaN(date.getTime())) return iso;
-    return date.toLocaleString(undefined, {
-      year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    });
+    const options = { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+    if (!short) options.year = 'numeric';
+    return date.toLocaleString(undefined, options);
   }
 
   // Stage and last message of a job (full Job JSON) or of a stream summary (its own fields).
@@ -789,7 +790,7 @@
           tbody.replaceChildren.apply(tbody, page.items.map(function (item) {
             const entity = (item.entity_type || '') + ': ' + (item.entity_key || '');
             return el('tr', { 'data-testid': kind.slice(0, -1) + '-row' }, [
-              el('td', { className: 'num', text: formatTime(item.timestamp) }),
+              el('td', { className: 'num', text: formatTime(item.timestamp, true), title: item.timestamp }),
               el('td', { text: entity }),
               el('td', { text: item.error_type || '' }),
               el('td', { text: item.step || '—' }),

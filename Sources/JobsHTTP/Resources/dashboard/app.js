@@ -586,15 +586,23 @@
       }
     }
 
-    // Polling fallback: re-read the newest jobs (up to 200) and update or insert them in place.
+    // Re-reads the newest jobs (as many as are shown, up to 200) and updates them in place or
+    // inserts the new ones on top: after the stream (re)connects (changes made while it was not
+    // open) and, without a stream, every 2 s.
+    async function refreshInPlace() {
+      const mine = generation;
+      const limit = Math.min(200, Math.max(PAGE_SIZE, rows.size));
+      const page = await api(listURL(limit, null), { signal: signal });
+      if (mine !== generation || signal.aborted) return;
+      const items = page.items.slice().reverse(); // oldest first, so new ones end up on top in order
+      for (const job of items) upsert(job, true);
+    }
+
     async function pollOnce() {
       if (signal.aborted) return;
       try {
-        const limit = Math.min(200, Math.max(PAGE_SIZE, rows.size));
-        const page = await api(listURL(limit, null), { signal: signal });
-        const items = page.items.slice().reverse(); // oldest first, so new ones end up on top in order
-        for (const job of items) upsert(job, true);
-      } catch (e) { /* shown by the indicator; try again next time */ }
+        await refreshInPlace();
+      } catch (e) { /* try again next time */ }
       if (!signal.aborted) pollTimer = setTimeout(pollOnce, POLL_MS);
     }
 
@@ -607,19 +615,16 @@
       const q = new URLSearchParams();
       if (filter) q.set('status', filter);
       const url = '/api/jobs/events' + (q.toString() ? '?' + q.toString() : '');
-      let opened = false;
       readEventStream(url, {
-        open: function () {
-          setLive('live', 'Live');
-          // After a reconnect the list may have missed changes: read it again.
-          if (opened) loadFirstPage();
-          opened = true;
-        },
+        open: function () { setLive('live', 'Live'); },
         dropped: function () { setLive('reconnecting', 'Reconnecting…'); },
         unavailable: function () { startPolling(); },
         event: function (type, data) {
           if (type === 'ready') {
+            // The stream is subscribed: catch up on what changed before it was (first load, or
+            // while it was reconnecting), in place.
             setLive('live', 'Live');
+            refreshInPlace().catch(function () { /* the next event or resync corrects it */ });
           } else if (type === 'job') {
             let summary;
             try { summary = JSON.parse(data); } catch (e) { return; }

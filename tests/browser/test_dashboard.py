@@ -65,6 +65,11 @@ def test_sign_in_sets_an_http_only_cookie_and_rejects_a_bad_token(browser):
     d.get(BASE_URL + "/dashboard")
     wait(d).until(EC.presence_of_element_located(by_testid("sign-in-link")))
 
+    # Neither the good token nor the bad one reached the server's log.
+    log = open(os.environ["BROWSER_SERVER_LOG"], encoding="utf-8", errors="replace").read()
+    assert "/dashboard/sign-in" in log
+    assert EDITOR_A not in log and "not a token" not in log
+
 
 def test_the_list_shows_seeded_jobs_newest_first(browser, worker_a, unique):
     ids = [worker_a.create(f"seeded-{unique}-{i}", total=10 * (i + 1)) for i in range(3)]

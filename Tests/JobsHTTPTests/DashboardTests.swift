@@ -192,6 +192,18 @@ import Testing
         }
     }
 
+    /// SwiftPM copies the files into the bundle beside the binary (what `serve` and the Docker
+    /// image use), and they are what the server serves.
+    @Test func theAssetsAreInTheBundleBesideTheBinary() throws {
+        let bundled = try #require(DashboardAssets.directories.first)
+        for name in DashboardAssets.names {
+            let url = bundled.appendingPathComponent(name)
+            #expect(FileManager.default.fileExists(atPath: url.path), "\(url.path)")
+            let served = try #require(DashboardAssets.files[name], "\(name)")
+            #expect(try Data(contentsOf: url) == Data(buffer: served), "\(name)")
+        }
+    }
+
     /// The dashboard is not part of the API's description: the OpenAPI comparison stays exact.
     @Test func theDashboardIsNotAnAPIRoute() {
         let served = servedRoutes().map(\.path)

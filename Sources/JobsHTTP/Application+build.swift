@@ -108,6 +108,7 @@ func makeRouter(
     let operations = Routes.operations(
         backend: backend, expectedMigration: expectedMigration, drain: drain, metrics: metrics)
     RouteTable.register(operations, on: router)
+    RouteTable.register(DashboardController().routes, on: router)
     let stytch = configuration.stytch.map { settings in
         StytchSessions(
             settings: settings, credentials: backend.credentials, cacheTTL: configuration.authCacheTTL,

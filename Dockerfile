@@ -30,7 +30,7 @@ RUN apt-get update \
     && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
                --shell /usr/sbin/nologin jobs-api
 COPY --from=build /staging/jobs-api /usr/local/bin/jobs-api
-# The OpenAPI document (GET /openapi.json), a SwiftPM resource bundle read from beside the binary.
+# The resource bundle read from beside the binary: the OpenAPI document (GET /openapi.json) and the dashboard (/dashboard).
 COPY --from=build /staging/jobs-api_JobsHTTP.resources /usr/local/bin/jobs-api_JobsHTTP.resources
 COPY sql/migrations /usr/share/jobs-api/migrations
 ENV MIGRATIONS_DIR=/usr/share/jobs-api/migrations \

@@ -73,7 +73,10 @@ struct OpenAPIDocumentTests {
         let paths = methodsByPath
         try await app.test(.router) { http in
             for (path, methods) in paths {
-                let uri = path.replacingOccurrences(of: "{job_id}", with: "job_probe")
+                var uri = path.replacingOccurrences(of: "{job_id}", with: "job_probe")
+                // The organization's event stream never ends: a bad filter (422) shows its handler
+                // is reached without opening one.
+                if path == "/api/jobs/events" { uri += "?status=bogus" }
                 for method in Self.usualMethods {
                     let response = try await http.execute(
                         uri: uri, method: method, headers: [.authorization: "Bearer jak_probe"], body: nil)

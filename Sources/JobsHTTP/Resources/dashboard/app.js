@@ -355,20 +355,7 @@
   }
 
   async function loadMe() {
-    try {
-      const me = await api('/api/me', { noOrg: true });
-      me.fallback = false;
-      return me;
-    } catch (e) {
-      if (e.status !== 404 && e.status !== 405) throw e;
-    }
-    // A server without GET /api/me: read one job to learn the organization; permissions unknown.
-    const page = await api('/api/jobs/?limit=1', { noOrg: true });
-    const first = page.items && page.items[0];
-    return {
-      fallback: true,
-      organizations: [{ organization_id: first ? first.organization_id : null, role: null, permissions: ['job:read'] }],
-    };
+    return api('/api/me', { noOrg: true });
   }
 
   // ---------- routing ----------
@@ -425,8 +412,6 @@
     const emptyNode = el('div', { className: 'empty', 'data-testid': 'jobs-empty', hidden: true, text: 'No jobs yet.' });
     const errorNode = el('p', { className: 'alert', role: 'alert', hidden: true, 'data-testid': 'list-error' });
     const loadMore = el('button', { type: 'button', className: 'button', 'data-testid': 'load-more', hidden: true, text: 'Load more' });
-    const fallbackNote = el('p', { className: 'notice', hidden: true, 'data-testid': 'me-fallback',
-      text: 'This server does not describe your permissions (GET /api/me is missing): actions are hidden.' });
 
     function th(text, className) { return el('th', { scope: 'col', className: className, text: text }); }
     const table = el('table', { className: 'jobs-table', 'data-testid': 'jobs-table' }, [
@@ -445,7 +430,6 @@
 
     main.append(
       el('h1', { text: 'Jobs' }),
-      fallbackNote,
       el('div', { className: 'toolbar' }, [
         el('label', { for: 'status-filter', text: 'Status' }),
         statusSelect,
@@ -455,7 +439,6 @@
       el('div', { className: 'table-wrap jobs-wrap' }, [table, emptyNode]),
       el('div', { className: 'load-more' }, [loadMore])
     );
-    fallbackNote.hidden = !(state.me && state.me.fallback);
 
     function matchesFilter(job) {
       return !filter || job.status === filter;

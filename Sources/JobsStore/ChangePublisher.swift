@@ -57,6 +57,9 @@ public final class ChangePublisher: Service, Sendable {
     let client: PGClient
     let logger: Logger
     private let queue = NIOLockedValueBox(State())
+    /// Wakes `run` when the first notice of a batch is queued: an idle publisher does not tick.
+    private let wake: AsyncStream<Void>
+    private let waker: AsyncStream<Void>.Continuation
 
     private struct State {
         var notices: [ChangeNotice] = []
@@ -74,25 +77,34 @@ public final class ChangePublisher: Service, Sendable {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxQueued = maxQueued
         self.logger = logger
+        (wake, waker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues a notice of a committed change.
     public func publish(_ notice: ChangeNotice) {
-        queue.withLockedValue { state in
+        let first = queue.withLockedValue { state in
             if state.notices.count >= maxQueued {
                 state.notices.removeFirst(state.notices.count - maxQueued + 1)
                 state.dropped += 1
             }
             state.notices.append(notice)
+            return state.notices.count == 1
         }
+        if first { waker.yield() }
     }
 
     /// Notices dropped because the queue was full; `pg_notify` calls made.
     public var dropped: Int { queue.withLockedValue { $0.dropped } }
     public var notifications: Int { queue.withLockedValue { $0.sent } }
 
+    /// Waits for a first notice, lets the batch gather for `interval`, sends it; again.
     public func run() async throws {
-        try await Repeating(interval: interval, runFirst: false) { [self] in await flush() }.run()
+        try? await cancelWhenGracefulShutdown { [self] in
+            for await _ in wake {
+                try await Task.sleep(for: interval)
+                await flush()
+            }
+        }
         await flush()  // what queued before shutdown
     }
 

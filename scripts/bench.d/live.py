@@ -161,13 +161,25 @@ async def writes(port: int, job: str, start_at: int) -> dict[int, float]:
     return sent
 
 
-def delays(streams: list[Stream], sent: dict[int, float]) -> tuple[list[float], int]:
+def delays(streams: list[Stream], sent: dict[int, float]) -> tuple[list[float], int, dict]:
+    """Every (subscriber, write) delay in ms, the events expected, and per write the delay to
+    its first and to its last subscriber (the client reads the streams one after another, so
+    the spread between them is mostly this client's own time)."""
     out = []
+    per_write: dict[int, list[float]] = {}
     for s in streams:
         for value, at in s.arrivals:
             if value in sent:
-                out.append((at - sent[value]) * 1000)
-    return out, len(sent) * len(streams)
+                delay = (at - sent[value]) * 1000
+                out.append(delay)
+                per_write.setdefault(value, []).append(delay)
+    firsts = [min(v) for v in per_write.values()]
+    lasts = [max(v) for v in per_write.values()]
+    spread = {"first_subscriber_ms_p50": round(percentile(firsts, 50), 2),
+              "first_subscriber_ms_p99": round(percentile(firsts, 99), 2),
+              "last_subscriber_ms_p50": round(percentile(lasts, 50), 2),
+              "last_subscriber_ms_p99": round(percentile(lasts, 99), 2)}
+    return out, len(sent) * len(streams), spread
 
 
 async def main():
@@ -195,8 +207,8 @@ async def main():
         cpu1 = cpu_s(a.pid)
         sent = await writes(port_a, watched, 0)
         cpu_watched = cpu_s(a.pid) - cpu1
-        local, expected = delays(streams, sent)
-        result["same_instance"] = {
+        local, expected, spread = delays(streams, sent)
+        result["same_instance"] = {**spread,
             "events_expected": expected, "events_received": len(local),
             "delay_ms_p50": round(percentile(local, 50), 2), "delay_ms_p99": round(percentile(local, 99), 2),
             "delay_ms_max": round(max(local) if local else float("nan"), 2),
@@ -215,8 +227,8 @@ async def main():
         cpu_b0 = cpu_s(b.pid)
         sent = await writes(port_a, remote, 0)
         cpu_b = cpu_s(b.pid) - cpu_b0
-        cross, expected = delays(far, sent)
-        result["across_instances"] = {
+        cross, expected, spread = delays(far, sent)
+        result["across_instances"] = {**spread,
             "events_expected": expected, "events_received": len(cross),
             "delay_ms_p50": round(percentile(cross, 50), 2), "delay_ms_p99": round(percentile(cross, 99), 2),
             "delay_ms_max": round(max(cross) if cross else float("nan"), 2),

@@ -48,27 +48,13 @@ enum JobJSON {
         return .object(object)
     }
 
-    /// The compact summary a list or dashboard needs (the organization's live stream).
+    /// The compact summary a list or dashboard needs (the organization's live stream): the job's
+    /// fields without metadata, events and organization, plus its stage and last message.
     static func summary(_ job: Job, now: Date) -> JSONValue {
-        var object = JSONObject()
-        object["job_id"] = .string(job.jobID)
-        object["job_type"] = .string(job.jobType)
-        object["status"] = .string(job.status.rawValue)
-        object["total_items"] = int(job.totalItems)
-        object["processed_items"] = int(job.processedItems)
-        object["failed_items"] = int(job.failedItems)
-        object["warned_items"] = int(job.warnedItems)
-        object["error_count"] = int(job.errorCount)
-        object["warning_count"] = int(job.warningCount)
-        object["progress_percentage"] = number(job.progressPercentage)
-        object["success_rate"] = number(job.successRate)
-        object["duration_seconds"] = job.durationSeconds(now: now).map(number) ?? .null
+        guard case .object(var object) = Self.job(job, events: nil, now: now) else { return .null }
+        for dropped in ["organization_id", "metadata", "triggered_by"] { object[dropped] = nil }
         object["stage"] = string(job.stage)
         object["message"] = string(job.lastMessage)
-        object["created_at"] = .string(Timestamp.format(job.createdAt))
-        object["started_at"] = date(job.startedAt)
-        object["completed_at"] = date(job.completedAt)
-        object["updated_at"] = .string(Timestamp.format(job.updatedAt))
         return .object(object)
     }
 

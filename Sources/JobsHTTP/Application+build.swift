@@ -12,25 +12,37 @@ public struct Backend: Sendable {
     public var credentials: any CredentialStore
     public var readiness: any ReadinessProbe
     public var services: [any Service]
+    /// Webhook endpoints and their history (nil: this backend has no webhooks, e.g. memory).
+    public var webhooks: WebhookStore?
 
     public init(
         jobs: any JobStorage, credentials: any CredentialStore, readiness: any ReadinessProbe,
-        services: [any Service] = []
+        services: [any Service] = [], webhooks: WebhookStore? = nil
     ) {
         self.jobs = jobs
         self.credentials = credentials
         self.readiness = readiness
         self.services = services
+        self.webhooks = webhooks
     }
 
     /// PostgreSQL through `client` (the pool, which the returned backend runs as a service).
     /// Committed changes are announced to the other instances by a batched `pg_notify`
     /// (`ChangePublisher`), and theirs are heard on one `LISTEN` connection (`ChangeListener`).
-    public static func postgres(client: PGClient, configuration: AppConfiguration, logger: Logger) -> Backend {
+    /// Jobs that end queue their webhook events in the same statement (`WebhookEvents`), and a
+    /// `WebhookDeliverer` sends them (woken at once when this instance queued one).
+    public static func postgres(
+        client: PGClient, configuration: AppConfiguration, logger: Logger, metrics: AppMetrics = AppMetrics()
+    ) -> Backend {
         let publisher = ChangePublisher(client: client, channel: changesChannel, logger: logger)
         let live = LiveChanges(publisher: publisher)
-        let store = PostgresStore(client: client, live: live, logger: logger)
-        var services: [any Service] = [client, publisher]
+        let webhooks = WebhookStore(database: Database(client: client))
+        let deliverer = WebhookDeliverer(
+            store: webhooks, settings: configuration.webhooks, metrics: metrics, logger: logger)
+        let store = PostgresStore(
+            client: client, live: live,
+            webhooks: WebhookEvents(render: WebhookPayload.render, committed: { deliverer.wake() }), logger: logger)
+        var services: [any Service] = [client, publisher, deliverer]
         do {
             let listener = try PGListener(
                 configuration: client.configuration, channels: [changesChannel], bufferSize: 8_192,
@@ -43,7 +55,7 @@ public struct Backend: Sendable {
             IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
             StatisticsKeeper(client: client, logger: logger),
         ]
-        return Backend(jobs: store, credentials: store, readiness: store, services: services)
+        return Backend(jobs: store, credentials: store, readiness: store, services: services, webhooks: webhooks)
     }
 
     /// The `NOTIFY` channel of committed job changes.
@@ -60,10 +72,11 @@ public func buildApplication(
     configuration: AppConfiguration, client: PGClient, expectedMigration: Int, logger: Logger,
     drain: DrainState = DrainState(), metrics: AppMetrics? = nil
 ) -> some ApplicationProtocol {
-    buildApplication(
-        configuration: configuration, backend: .postgres(client: client, configuration: configuration, logger: logger),
-        expectedMigration: expectedMigration, logger: logger, drain: drain,
-        metrics: metrics ?? AppMetrics(client: client))
+    let metrics = metrics ?? AppMetrics(client: client)
+    return buildApplication(
+        configuration: configuration,
+        backend: .postgres(client: client, configuration: configuration, logger: logger, metrics: metrics),
+        expectedMigration: expectedMigration, logger: logger, drain: drain, metrics: metrics)
 }
 
 /// Builds the HTTP application on any backend.

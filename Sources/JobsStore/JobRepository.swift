@@ -180,7 +180,8 @@ struct JobRepository: Sendable {
     /// One statement, one round trip: writes the job and appends its events only if the row is
     /// still at `version` (unchanged since it was cached, see `JobCache`). Returns the new version,
     /// or no row when the row changed or is gone (then nothing was written).
-    static func compareAndWriteQuery(_ job: Job, version: String, events: [JobEvent]) -> PGQuery {
+    /// `also`: one more data-modifying statement guarded by `updated` (the webhook outbox insert).
+    static func compareAndWriteQuery(_ job: Job, version: String, events: [JobEvent], also: PGQuery? = nil) -> PGQuery {
         var query: PGQuery = "WITH updated AS ("
         query.append(updateQuery(job))
         query.append(" AND xmin = \(version)::xid RETURNING xmin::text AS version)")
@@ -188,6 +189,11 @@ struct JobRepository: Sendable {
             query.append(", appended AS (")
             query.append(insertQuery(events, of: job))
             query.append(" WHERE EXISTS (SELECT 1 FROM updated))")
+        }
+        if let also {
+            query.append(", also AS (")
+            query.append(also)
+            query.append(")")
         }
         query.append(" SELECT version FROM updated")
         return query

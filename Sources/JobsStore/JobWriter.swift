@@ -30,15 +30,19 @@ final class JobWriter: Sendable {
     let cache: JobCache
     /// Told of each committed change (the job after the batch), before the batch's callers resume.
     let announce: @Sendable (JobSnapshot) -> Void
+    /// Renders the webhook events a job's end fires; they are queued in the outbox by the same
+    /// statement or transaction that ends the job (nil: no webhooks, e.g. some tests).
+    let webhooks: WebhookEvents?
     private let state = NIOLockedValueBox(WriterQueues<Key, Waiter>())
 
     /// `cacheBytes`: the budget of the `JobCache` behind the one-round-trip path (0: always lock).
     init(
         database: Database, maxBatch: Int = 128, cacheBytes: Int = JobWriter.defaultCacheBytes,
-        announce: @escaping @Sendable (JobSnapshot) -> Void = { _ in }
+        announce: @escaping @Sendable (JobSnapshot) -> Void = { _ in }, webhooks: WebhookEvents? = nil
     ) {
         self.database = database
         self.announce = announce
+        self.webhooks = webhooks
         self.maxBatch = maxBatch
         self.cache = JobCache(budget: cacheBytes)
     }
@@ -174,12 +178,16 @@ final class JobWriter: Sendable {
         }
         let before = cached.recent
         if job != original || !appended.isEmpty {
-            let queries = [JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended)]
+            let hook = webhookQuery(from: original, to: job, guardedBy: "updated")
+            let queries = [
+                JobRepository.compareAndWriteQuery(job, version: cached.version, events: appended, also: hook)
+            ]
             let rows = try await database.read(organization: key.organization, queries)
             guard let version = try rows.last?.first?.decode("version", as: String.self) else {
                 cache.remove(key)
                 return nil
             }
+            if hook != nil { webhooks?.committed() }
             let recent = JobEvent.lastHundred(before + appended)
             cache.store(key, job: job, version: version, recent: recent)
             announce(JobSnapshot(job: job, recent: recent, version: version))
@@ -269,6 +277,7 @@ final class JobWriter: Sendable {
             let changed = job != original
             if changed { writes.append(JobRepository.writeQuery(job)) }
             if !appended.isEmpty { writes.append(JobRepository.insertQuery(appended, of: job)) }
+            if let hook = webhookQuery(from: original, to: job) { writes.append(hook) }
             for claimed in claimOrder {
                 guard let record = keys[claimed], let outcome = record.outcome, let guarded = record.item.guarded else {
                     writes.append(IdempotencyStore.releaseQuery(organization: key.organization, key: claimed))
@@ -286,11 +295,23 @@ final class JobWriter: Sendable {
             cache.store(key, job: written.job, version: version, recent: written.recent)
             if written.unchangedVersion == nil {
                 announce(JobSnapshot(job: written.job, recent: written.recent, version: version))
+                if written.job.status.isTerminal { webhooks?.committed() }
             }
         } else {
             cache.remove(key)
         }
         return batch.results
+    }
+
+    /// The outbox insert for the event a batch that ended the job fires (nil when it did not end
+    /// it, or webhooks are off): it joins the batch's own statement or transaction.
+    private func webhookQuery(from original: Job, to job: Job, guardedBy cte: String? = nil) -> PGQuery? {
+        guard let webhooks, !original.status.isTerminal, let event = WebhookEvent(ending: job.status) else {
+            return nil
+        }
+        return WebhookStore.enqueueQuery(
+            organization: job.organizationID, jobID: job.jobID, event: event,
+            payload: webhooks.render(event, job, job.completedAt ?? Date()), guardedBy: cte)
     }
 
     /// The job does not exist (or is another organization's): 404 for each request — except

@@ -16,13 +16,15 @@ public struct PostgresStore: JobStorage, CredentialStore, ReadinessProbe {
     let logger: Logger
 
     /// `live`: where committed changes are announced (by default only to this process's feed).
+    /// `webhooks`: how job-end events are rendered for the webhook outbox (nil: none are queued).
     public init(
-        client: PGClient, live: LiveChanges = LiveChanges(publisher: nil), logger: Logger = Logger(label: "jobs-api")
+        client: PGClient, live: LiveChanges = LiveChanges(publisher: nil), webhooks: WebhookEvents? = nil,
+        logger: Logger = Logger(label: "jobs-api")
     ) {
         database = Database(client: client)
         repository = JobRepository(database: database)
         idempotency = IdempotencyStore(database: database)
-        writer = JobWriter(database: database, announce: live.committed)
+        writer = JobWriter(database: database, announce: live.committed, webhooks: webhooks)
         self.live = live
         self.logger = logger
     }

@@ -72,6 +72,8 @@ public struct AppConfiguration: Sendable {
     public var stytchRoleMap = StytchSettings.defaultRoleMap
     /// Live streams (`SSE_*`): limits and heartbeat.
     public var live = LiveSettings()
+    /// Webhook delivery (`WEBHOOK_*`).
+    public var webhooks = WebhookSettings()
     /// The circuit breaker in front of Stytch (not a setting: tests shorten it).
     public var stytchBreaker = StytchSessions.CircuitBreakerSettings()
 
@@ -437,6 +439,42 @@ extension AppConfiguration {
                     $0.pruneInterval = try parsePositiveDuration($1, name: "PRUNE_INTERVAL", like: "1h, 30m or 600s")
                 }, show: { showSeconds($0.pruneInterval) }),
             Setting(
+                name: "WEBHOOK_ALLOWED_HOSTS", defaultValue: .prose("(none)"),
+                meaning:
+                    "comma-separated hosts or addresses webhooks may reach although they are loopback, link-local or private (e.g. `127.0.0.1,hooks.internal`)",
+                apply: { $0.webhooks.allowedHosts = try WebhookSettings.parseHosts($1) },
+                show: { $0.webhooks.allowedHosts.sorted().joined(separator: ",") }),
+            Setting(
+                name: "WEBHOOK_TIMEOUT", defaultValue: .value("10s"),
+                meaning: "how long one webhook delivery (connect, send, answer) may take before it counts as failed",
+                apply: {
+                    $0.webhooks.timeout = try parseBoundedDuration(
+                        $1, name: "WEBHOOK_TIMEOUT", like: "10s or 1m", max: .seconds(300))
+                }, show: { showSeconds($0.webhooks.timeout) }),
+            Setting(
+                name: "WEBHOOK_RETRY_FOR", defaultValue: .value("1d"),
+                meaning:
+                    "failed deliveries are retried (exponential backoff with jitter) for this long, then given up; an endpoint failing this long is disabled",
+                apply: {
+                    $0.webhooks.retryFor = try parseBoundedDuration(
+                        $1, name: "WEBHOOK_RETRY_FOR", like: "1d, 12h or 30m", max: .seconds(30 * 86400))
+                }, show: { showSeconds($0.webhooks.retryFor) }),
+            Setting(
+                name: "WEBHOOK_RETRY_BASE", defaultValue: .value("5s"),
+                meaning: "the first retry's delay; each next one doubles (at most 1 h), with random jitter",
+                apply: {
+                    $0.webhooks.retryBase = try parseBoundedDuration(
+                        $1, name: "WEBHOOK_RETRY_BASE", like: "5s or 1m", max: .seconds(3600))
+                }, show: { showSeconds($0.webhooks.retryBase) }),
+            Setting(
+                name: "WEBHOOK_POLL_INTERVAL", defaultValue: .value("1s"),
+                meaning:
+                    "how often each instance looks for due deliveries (a job that ends on this instance wakes it at once)",
+                apply: {
+                    $0.webhooks.pollInterval = try parseBoundedDuration(
+                        $1, name: "WEBHOOK_POLL_INTERVAL", like: "1s or 10s", max: .seconds(3600))
+                }, show: { showSeconds($0.webhooks.pollInterval) }),
+            Setting(
                 name: "LOG_FORMAT", defaultValue: .prose("`json` when stdout is not a terminal, else `text`"),
                 meaning: "`json` or `text`",
                 apply: { config, text in
@@ -522,6 +560,17 @@ extension AppConfiguration {
     }
 
     static func showSeconds(_ d: Duration) -> String { "\(d.components.seconds)s" }
+
+    /// A positive duration no longer than `max`.
+    static func parseBoundedDuration(_ text: String, name: String, like examples: String, max: Duration) throws
+        -> Duration
+    {
+        let d = try parsePositiveDuration(text, name: name, like: examples)
+        guard d <= max else {
+            throw ConfigurationError(message: "\(name) must be at most \(showSeconds(max)), got \"\(text)\"")
+        }
+        return d
+    }
 
     /// `90d`, `12h`, `30m`, `600s` (`DurationParser`), and more than zero.
     static func parsePositiveDuration(_ text: String, name: String, like examples: String) throws -> Duration {

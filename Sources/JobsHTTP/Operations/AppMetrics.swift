@@ -21,6 +21,10 @@ public final class AppMetrics: Sendable {
     private let liveHub = NIOLockedValueBox<LiveHub?>(nil)
     private let liveEventsCounter: CoreMetrics.Counter
     private let listenerReconnectsCounter: CoreMetrics.Counter
+    private let webhookDelivered: CoreMetrics.Counter
+    private let webhookFailed: CoreMetrics.Counter
+    private let webhookTimer: CoreMetrics.Timer
+    private let webhookDisabledCounter: CoreMetrics.Counter
 
     /// The pool whose figures `/metrics` reports.
     public func attach(_ client: PGClient) { pool.withLockedValue { $0 = client } }
@@ -41,6 +45,12 @@ public final class AppMetrics: Sendable {
         acquireTimer = CoreMetrics.Timer(label: "db_pool_acquire_seconds", factory: factory)
         liveEventsCounter = CoreMetrics.Counter(label: "sse_events_sent_total", factory: factory)
         listenerReconnectsCounter = CoreMetrics.Counter(label: "listener_reconnects_total", factory: factory)
+        webhookDelivered = CoreMetrics.Counter(
+            label: "webhook_attempts_total", dimensions: [("result", "delivered")], factory: factory)
+        webhookFailed = CoreMetrics.Counter(
+            label: "webhook_attempts_total", dimensions: [("result", "failed")], factory: factory)
+        webhookTimer = CoreMetrics.Timer(label: "webhook_attempt_duration_seconds", factory: factory)
+        webhookDisabledCounter = CoreMetrics.Counter(label: "webhook_endpoints_disabled_total", factory: factory)
         var terminal: [JobStatus: CoreMetrics.Counter] = [:]
         for status in JobStatus.allCases where status.isTerminal {
             terminal[status] = CoreMetrics.Counter(
@@ -96,6 +106,15 @@ public final class AppMetrics: Sendable {
     func liveEventSent() { liveEventsCounter.increment() }
 
     func listenerReconnected() { listenerReconnectsCounter.increment() }
+
+    /// One webhook delivery attempt and how long it took.
+    func webhookAttempt(succeeded: Bool, seconds: Double) {
+        (succeeded ? webhookDelivered : webhookFailed).increment()
+        webhookTimer.recordSeconds(seconds)
+    }
+
+    /// An endpoint disabled after failing for the whole retry window.
+    func webhookEndpointDisabled() { webhookDisabledCounter.increment() }
 
     /// Records one pool acquire (wired into `PGConfiguration.acquireObserver`).
     public func poolAcquired(after wait: Duration) {

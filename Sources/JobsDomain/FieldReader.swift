@@ -113,6 +113,25 @@ struct FieldReader {
         return string
     }
 
+    /// An array of at most `maxCount` strings of 1...`maxLength` characters.
+    mutating func stringArray(_ name: String, maxCount: Int, maxLength: Int) -> [String]? {
+        guard let value = value(name) else { return nil }
+        guard case .array(let items) = value, items.count <= maxCount else {
+            add(name, msg: "Input should be a valid list of at most \(maxCount) strings", type: "list_type")
+            return nil
+        }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let string) = item, let checked = checkString(string, field: name, min: 1, max: maxLength)
+            else {
+                if case .string = item {} else { add(name, msg: "Input should be a valid string", type: "string_type") }
+                return nil
+            }
+            strings.append(checked)
+        }
+        return strings
+    }
+
     mutating func bool(_ name: String) -> Bool? {
         guard let value = value(name) else { return nil }
         guard case .bool(let bool) = value else {

@@ -1,4 +1,5 @@
 import Foundation
+public import StrictJSON
 
 /// The job events a webhook endpoint can subscribe to.
 public enum WebhookEvent: String, Sendable, CaseIterable {
@@ -42,5 +43,53 @@ public struct WebhookEventListError: Error, Sendable, Equatable {
     public var message: String {
         "unknown webhook event type \"\(unknown)\"; known: "
             + WebhookEvent.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+}
+
+/// Webhook endpoint URLs: absolute http(s) URLs with a host, at most 2048 characters, without
+/// credentials or a fragment (the address itself is checked at each delivery).
+public enum WebhookURL {
+    public static func validate(_ text: String) -> String? {
+        guard text.utf8.count <= 2048, text.utf8.count >= 8, let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty, components.user == nil, components.password == nil,
+            components.fragment == nil, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        else { return nil }
+        return text
+    }
+
+    public static let rule =
+        "url must be an absolute http:// or https:// URL with a host, without credentials or a fragment, at most 2048 characters"
+}
+
+/// `POST /api/webhooks` body: `{"url": "...", "events": ["job.completed", ...]}` (events
+/// optional: all of them).
+public struct CreateWebhookRequest: Sendable, Equatable {
+    public var url: String
+    public var events: [WebhookEvent]
+
+    public static func parse(_ body: JSONValue) -> Result<CreateWebhookRequest, APIError> {
+        let object: JSONObject
+        switch FieldReader.requireObject(body, at: ["body"]) {
+        case .failure(let error): return .failure(error)
+        case .success(let o): object = o
+        }
+        var r = FieldReader(object, at: ["body"])
+        r.required("url")
+        var url = r.string("url", min: 1, max: 2048)
+        if let given = url, WebhookURL.validate(given) == nil {
+            r.add("url", msg: WebhookURL.rule, type: "url_parsing")
+            url = nil
+        }
+        var events = WebhookEvent.allCases
+        if let list = r.stringArray("events", maxCount: 32, maxLength: 100) {
+            switch WebhookEvent.parseList(list.joined(separator: ",")) {
+            case .success(let parsed): events = parsed
+            case .failure(let error): r.add("events", msg: error.message, type: "enum")
+            }
+        }
+        r.rejectUnknown()
+        guard r.issues.isEmpty, let url else { return .failure(.validation(r.issues)) }
+        return .success(CreateWebhookRequest(url: url, events: events))
     }
 }

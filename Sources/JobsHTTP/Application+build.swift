@@ -138,7 +138,8 @@ func makeRouter(
         storage: backend.jobs, limits: configuration.limits, requestTimeout: configuration.requestTimeout,
         metrics: metrics)
     RouteTable.register(
-        jobs.routes + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes,
+        jobs.routes + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes
+            + WebhooksController(store: backend.webhooks, requestTimeout: configuration.requestTimeout).routes,
         prefix: "/api", on: api)
     return router
 }
@@ -162,6 +163,7 @@ public func servedRoutes(configuration: AppConfiguration = AppConfiguration()) -
         storage: backend.jobs, settings: configuration.live, metrics: nil, logger: Logger(label: "routes"))
     return
         (Routes.operations(backend: backend, expectedMigration: 0, drain: DrainState(), metrics: metrics) + jobs.routes
-        + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes)
+        + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes
+        + WebhooksController(store: nil, requestTimeout: .seconds(30)).routes)
         .map { ($0.method.rawValue, $0.path) }
 }

@@ -50,6 +50,7 @@ enum RouteTable {
     /// `/api/jobs/{job_id}/status` → `jobs/:job_id/status` (relative to the `/api` group).
     static func routerPath(_ documentPath: String, prefix: String) -> String {
         var path = documentPath.replacingOccurrences(of: "{job_id}", with: ":job_id")
+            .replacingOccurrences(of: "{endpoint_id}", with: ":endpoint_id")
         if path.hasPrefix(prefix) { path.removeFirst(prefix.count) }
         while path.hasPrefix("/") { path.removeFirst() }
         while path.hasSuffix("/") { path.removeLast() }

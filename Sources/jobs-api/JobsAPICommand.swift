@@ -16,7 +16,7 @@ struct JobsAPICommand: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Migrate.self, OrgCommand.self, UserCommand.self, MemberCommand.self, APIKeyCommand.self,
-            SessionCommand.self, Prune.self,
+            SessionCommand.self, WebhookCommand.self, Prune.self,
         ]
     )
 }

@@ -5,8 +5,7 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     public var permissions: Set<Permission> {
         switch self {
         case .viewer: return [.jobRead]
-        case .editor, .admin: return [.jobRead, .jobCreate, .jobCancel]
-        case .owner: return [.jobRead, .jobCreate, .jobCancel, .webhookManage]
+        case .editor, .admin, .owner: return [.jobRead, .jobCreate, .jobCancel]
         }
     }
 }
@@ -16,6 +15,4 @@ public enum Permission: String, Sendable, Hashable {
     case jobRead = "job:read"
     case jobCreate = "job:create"
     case jobCancel = "job:cancel"
-    /// Owners only: webhook endpoints (they decide where the organization's data is sent).
-    case webhookManage = "webhook:manage"
 }

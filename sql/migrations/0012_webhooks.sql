@@ -235,8 +235,8 @@ BEGIN
     END IF;
 END
 $$;
-GRANT SELECT ON webhook_endpoints (organization_id, endpoint_id, url, events, enabled, failing_since, disabled_at,
-    disabled_reason, created_at, updated_at) TO jobs_api_analyst;
+GRANT SELECT (organization_id, endpoint_id, url, events, enabled, failing_since, disabled_at, disabled_reason,
+    created_at, updated_at) ON webhook_endpoints TO jobs_api_analyst;
 GRANT SELECT ON webhook_outbox TO jobs_api_analyst;
 CREATE POLICY analyst_all_orgs ON webhook_endpoints FOR SELECT TO jobs_api_analyst_all_orgs USING (true);
 CREATE POLICY analyst_all_orgs ON webhook_outbox    FOR SELECT TO jobs_api_analyst_all_orgs USING (true);

@@ -6,23 +6,24 @@ import JobsStore
 import StrictJSON
 
 /// `/api/webhooks`: the organization's webhook endpoints and their delivery history, for its
-/// owners (`webhook:manage`). The secret appears only in the answers that create or rotate it.
+/// owners (role `owner`: they decide where the organization's data goes; the contract's
+/// permissions stay as they are). The secret appears only in the answers that create or rotate it.
 struct WebhooksController: Sendable {
     let store: WebhookStore?
     let requestTimeout: Duration
 
     var routes: [Route] {
         [
-            Route(method: .get, path: "/api/webhooks", permission: .webhookManage, handler: list),
-            Route(method: .post, path: "/api/webhooks", permission: .webhookManage, handler: create),
-            Route(method: .get, path: "/api/webhooks/{endpoint_id}", permission: .webhookManage, handler: get),
-            Route(method: .delete, path: "/api/webhooks/{endpoint_id}", permission: .webhookManage, handler: remove),
+            Route(method: .get, path: "/api/webhooks", permission: nil, handler: list),
+            Route(method: .post, path: "/api/webhooks", permission: nil, handler: create),
+            Route(method: .get, path: "/api/webhooks/{endpoint_id}", permission: nil, handler: get),
+            Route(method: .delete, path: "/api/webhooks/{endpoint_id}", permission: nil, handler: remove),
             Route(
-                method: .post, path: "/api/webhooks/{endpoint_id}/rotate-secret", permission: .webhookManage,
+                method: .post, path: "/api/webhooks/{endpoint_id}/rotate-secret", permission: nil,
                 handler: rotate),
-            Route(method: .post, path: "/api/webhooks/{endpoint_id}/enable", permission: .webhookManage, handler: enable),
+            Route(method: .post, path: "/api/webhooks/{endpoint_id}/enable", permission: nil, handler: enable),
             Route(
-                method: .get, path: "/api/webhooks/{endpoint_id}/deliveries", permission: .webhookManage,
+                method: .get, path: "/api/webhooks/{endpoint_id}/deliveries", permission: nil,
                 handler: deliveries),
         ]
     }
@@ -30,6 +31,13 @@ struct WebhooksController: Sendable {
     func webhooks() throws -> WebhookStore {
         guard let store else { throw APIError.notFound("Webhooks need the PostgreSQL backend") }
         return store
+    }
+
+    /// The tenant, when its role is `owner` (else 403).
+    static func owner(_ context: AppRequestContext) throws -> TenantContext {
+        let tenant = try context.requireTenant()
+        guard tenant.role == .owner else { throw APIError.forbidden("Managing webhooks requires the owner role") }
+        return tenant
     }
 
     static func endpointID(_ context: AppRequestContext) throws -> String {
@@ -40,7 +48,7 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         let endpoints = try await webhooks().list(organization: tenant.organizationID)
         var object = JSONObject()
         object["items"] = .array(endpoints.map(Self.json))
@@ -48,7 +56,7 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         let body = try await RequestBodyReader.read(request, required: true, timeout: requestTimeout)!
         let input = try CreateWebhookRequest.parse(body).get()
         let (endpoint, secret) = try await webhooks().add(
@@ -59,14 +67,14 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         guard let endpoint = try await webhooks().endpoint(organization: tenant.organizationID, id: Self.endpointID(context))
         else { throw APIError.notFound("Webhook endpoint not found") }
         return JSONResponse.make(.ok, Self.json(endpoint))
     }
 
     @Sendable func remove(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         guard try await webhooks().remove(organization: tenant.organizationID, id: Self.endpointID(context)) else {
             throw APIError.notFound("Webhook endpoint not found")
         }
@@ -74,7 +82,7 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         guard
             let (endpoint, secret) = try await webhooks().rotateSecret(
                 organization: tenant.organizationID, id: Self.endpointID(context))
@@ -83,14 +91,14 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func enable(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         guard let endpoint = try await webhooks().enable(organization: tenant.organizationID, id: Self.endpointID(context))
         else { throw APIError.notFound("Webhook endpoint not found") }
         return JSONResponse.make(.ok, Self.json(endpoint))
     }
 
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let tenant = try Self.owner(context)
         let id = try Self.endpointID(context)
         var issues: [ValidationIssue] = []
         var limit = 50

@@ -122,7 +122,8 @@ struct FieldReader {
         }
         var strings: [String] = []
         for item in items {
-            guard case .string(let string) = item, let checked = checkString(string, field: name, min: 1, max: maxLength)
+            guard case .string(let string) = item,
+                let checked = checkString(string, field: name, min: 1, max: maxLength)
             else {
                 if case .string = item {} else { add(name, msg: "Input should be a valid string", type: "string_type") }
                 return nil

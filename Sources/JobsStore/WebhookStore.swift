@@ -58,7 +58,11 @@ public struct WebhookStore: Sendable {
     /// How long the previous secret keeps signing after a rotation.
     public static let rotationOverlap: TimeInterval = 24 * 3600
 
-    static let endpointColumns = """
+    /// The endpoint columns, as a fragment to append.
+    // Safety: a constant of this file.
+    static let endpointColumns: PGQuery = "\(unsafeRaw: endpointColumnList)"
+
+    static let endpointColumnList = """
         endpoint_id, url, array_to_string(events, ',') AS events, enabled, failing_since, disabled_at, disabled_reason,
         CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END AS previous_secret_expires_at,
         created_at, updated_at
@@ -77,8 +81,8 @@ public struct WebhookStore: Sendable {
                 """
                 INSERT INTO webhook_endpoints (organization_id, endpoint_id, url, secret, events)
                 VALUES (\(organization), \(id), \(url), \(secret), \(PGTextArray(events.map(\.rawValue)))::text[])
-                RETURNING \(unsafeRaw: Self.endpointColumns)
-                """
+                RETURNING
+                """ + Self.endpointColumns
             ])
         return (try Self.decodeEndpoint(rows[0].first!), secret)
     }
@@ -87,10 +91,8 @@ public struct WebhookStore: Sendable {
         try await database.read(
             organization: organization,
             [
-                """
-                SELECT \(unsafeRaw: Self.endpointColumns) FROM webhook_endpoints
-                WHERE organization_id = \(organization) ORDER BY created_at, endpoint_id
-                """
+                "SELECT " + Self.endpointColumns
+                    + " FROM webhook_endpoints WHERE organization_id = \(organization) ORDER BY created_at, endpoint_id"
             ])[0].map(Self.decodeEndpoint)
     }
 
@@ -98,10 +100,8 @@ public struct WebhookStore: Sendable {
         try await database.read(
             organization: organization,
             [
-                """
-                SELECT \(unsafeRaw: Self.endpointColumns) FROM webhook_endpoints
-                WHERE organization_id = \(organization) AND endpoint_id = \(id)
-                """
+                "SELECT " + Self.endpointColumns
+                    + " FROM webhook_endpoints WHERE organization_id = \(organization) AND endpoint_id = \(id)"
             ])[0].first.map(Self.decodeEndpoint)
     }
 
@@ -129,8 +129,8 @@ public struct WebhookStore: Sendable {
                     previous_secret_expires_at = now() + make_interval(secs => \(Self.rotationOverlap)),
                     updated_at = now()
                 WHERE organization_id = \(organization) AND endpoint_id = \(id)
-                RETURNING \(unsafeRaw: Self.endpointColumns)
-                """
+                RETURNING
+                """ + Self.endpointColumns
             ])
         return try rows[0].first.map { (try Self.decodeEndpoint($0), secret) }
     }
@@ -144,8 +144,8 @@ public struct WebhookStore: Sendable {
                 UPDATE webhook_endpoints SET enabled = true, disabled_at = NULL, disabled_reason = NULL,
                     failing_since = NULL, updated_at = now()
                 WHERE organization_id = \(organization) AND endpoint_id = \(id)
-                RETURNING \(unsafeRaw: Self.endpointColumns)
-                """,
+                RETURNING
+                """ + Self.endpointColumns,
                 """
                 UPDATE webhook_outbox SET next_attempt_at = now()
                 WHERE organization_id = \(organization) AND endpoint_id = \(id) AND state = 'pending'
@@ -209,7 +209,7 @@ public struct WebhookStore: Sendable {
         let rows = try await database.client.query(
             """
             SELECT organization_id, message_id, endpoint_id, event_type, payload, attempts, created_at, url, secrets
-            FROM webhook_claim(\(limit), make_interval(secs => \(seconds)))
+            FROM webhook_claim(\(limit)::int4, make_interval(secs => \(seconds)))
             """)
         return try rows.map { row in
             ClaimedDelivery(
@@ -279,7 +279,7 @@ public struct WebhookStore: Sendable {
         var total = 0
         while true {
             let deleted = try await database.client.query(
-                "SELECT webhook_purge_history(make_interval(secs => \(Double(age.components.seconds))), 10000) AS n"
+                "SELECT webhook_purge_history(make_interval(secs => \(Double(age.components.seconds))), 10000::int4) AS n"
             ).first!.decode("n", as: Int.self)
             total += deleted
             if deleted < 10_000 { return total }

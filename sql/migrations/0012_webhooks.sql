@@ -227,6 +227,23 @@ JOIN webhook_endpoints AS e ON e.organization_id = o.organization_id AND e.endpo
 COMMENT ON VIEW dba_webhook_deliveries IS
     'Webhook delivery history, newest first with ORDER BY created_at DESC: per event and endpoint its state (pending, delivered, failed), attempts, last HTTP status, latency and error. WHERE state = ''pending'' AND attempts > 1 shows what is being retried.';
 
+COMMENT ON COLUMN dba_webhook_deliveries.organization_id IS 'Organization (tenant key).';
+COMMENT ON COLUMN dba_webhook_deliveries.endpoint_id IS 'The endpoint.';
+COMMENT ON COLUMN dba_webhook_deliveries.url IS 'The endpoint's URL.';
+COMMENT ON COLUMN dba_webhook_deliveries.endpoint_enabled IS 'Whether the endpoint is enabled (false: disabled after failing, or by its owner).';
+COMMENT ON COLUMN dba_webhook_deliveries.message_id IS 'The webhook-id header (the same on every retry).';
+COMMENT ON COLUMN dba_webhook_deliveries.event_type IS 'job.completed, job.failed, ...';
+COMMENT ON COLUMN dba_webhook_deliveries.job_id IS 'The job the event is about.';
+COMMENT ON COLUMN dba_webhook_deliveries.state IS 'pending, delivered or failed.';
+COMMENT ON COLUMN dba_webhook_deliveries.attempts IS 'Delivery attempts so far.';
+COMMENT ON COLUMN dba_webhook_deliveries.last_status IS 'HTTP status of the last attempt (NULL: no answer).';
+COMMENT ON COLUMN dba_webhook_deliveries.last_latency_ms IS 'Duration of the last attempt (ms).';
+COMMENT ON COLUMN dba_webhook_deliveries.last_error IS 'Why the last attempt failed.';
+COMMENT ON COLUMN dba_webhook_deliveries.created_at IS 'When the event happened.';
+COMMENT ON COLUMN dba_webhook_deliveries.last_attempt_at IS 'When the last attempt started.';
+COMMENT ON COLUMN dba_webhook_deliveries.delivered_at IS 'When it was delivered.';
+COMMENT ON COLUMN dba_webhook_deliveries.next_attempt_at IS 'When it is due (pending rows).';
+
 DO $$
 BEGIN
     IF current_setting('server_version_num')::int >= 150000 THEN

@@ -68,7 +68,9 @@ struct WebhooksController: Sendable {
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try Self.owner(context)
-        guard let endpoint = try await webhooks().endpoint(organization: tenant.organizationID, id: Self.endpointID(context))
+        guard
+            let endpoint = try await webhooks().endpoint(
+                organization: tenant.organizationID, id: Self.endpointID(context))
         else { throw APIError.notFound("Webhook endpoint not found") }
         return JSONResponse.make(.ok, Self.json(endpoint))
     }
@@ -92,7 +94,9 @@ struct WebhooksController: Sendable {
 
     @Sendable func enable(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try Self.owner(context)
-        guard let endpoint = try await webhooks().enable(organization: tenant.organizationID, id: Self.endpointID(context))
+        guard
+            let endpoint = try await webhooks().enable(
+                organization: tenant.organizationID, id: Self.endpointID(context))
         else { throw APIError.notFound("Webhook endpoint not found") }
         return JSONResponse.make(.ok, Self.json(endpoint))
     }
@@ -157,7 +161,8 @@ struct WebhooksController: Sendable {
         object["created_at"] = .string(Timestamp.format(delivery.createdAt))
         object["last_attempt_at"] = JobJSON.date(delivery.lastAttemptAt)
         object["delivered_at"] = JobJSON.date(delivery.deliveredAt)
-        object["next_attempt_at"] = delivery.state == "pending" ? .string(Timestamp.format(delivery.nextAttemptAt)) : .null
+        object["next_attempt_at"] =
+            delivery.state == "pending" ? .string(Timestamp.format(delivery.nextAttemptAt)) : .null
         return .object(object)
     }
 }

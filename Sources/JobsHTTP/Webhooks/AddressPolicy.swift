@@ -1,9 +1,10 @@
+import NIOPosix
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import NIOPosix
 
 /// Which addresses a webhook may reach: not loopback, link-local, private, shared (CGNAT),
 /// multicast or unspecified ones, unless the host or the address is listed in

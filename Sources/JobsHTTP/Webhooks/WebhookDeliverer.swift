@@ -218,7 +218,8 @@ public final class WebhookDeliverer: Service, Sendable {
         } catch {
             // The lease expires and the delivery is tried again: at least once.
             logger.warning(
-                "could not record a webhook delivery", metadata: ["message_id": "\(delivery.messageID)", "error": "\(error)"])
+                "could not record a webhook delivery",
+                metadata: ["message_id": "\(delivery.messageID)", "error": "\(error)"])
         }
     }
 

@@ -60,7 +60,7 @@ public struct WebhookStore: Sendable {
 
     /// The endpoint columns, as a fragment to append.
     // Safety: a constant of this file.
-    static let endpointColumns: PGQuery = "\(unsafeRaw: endpointColumnList)"
+    static let endpointColumns: PGQuery = " \(unsafeRaw: endpointColumnList) "
 
     static let endpointColumnList = """
         endpoint_id, url, array_to_string(events, ',') AS events, enabled, failing_since, disabled_at, disabled_reason,

@@ -229,7 +229,7 @@ COMMENT ON VIEW dba_webhook_deliveries IS
 
 COMMENT ON COLUMN dba_webhook_deliveries.organization_id IS 'Organization (tenant key).';
 COMMENT ON COLUMN dba_webhook_deliveries.endpoint_id IS 'The endpoint.';
-COMMENT ON COLUMN dba_webhook_deliveries.url IS 'The endpoint's URL.';
+COMMENT ON COLUMN dba_webhook_deliveries.url IS 'The endpoint''s URL.';
 COMMENT ON COLUMN dba_webhook_deliveries.endpoint_enabled IS 'Whether the endpoint is enabled (false: disabled after failing, or by its owner).';
 COMMENT ON COLUMN dba_webhook_deliveries.message_id IS 'The webhook-id header (the same on every retry).';
 COMMENT ON COLUMN dba_webhook_deliveries.event_type IS 'job.completed, job.failed, ...';

@@ -288,6 +288,9 @@ def test_webhook_endpoint_disabled_after_retry_window(server_factory, owner_key)
         if not endpoint["enabled"]:
             break
         time.sleep(0.3)
+    if endpoint["enabled"]:
+        open("/tmp/wh-debug.txt", "w").write(json.dumps(deliveries(server, owner_key, endpoint_id)) + "\n" + "\n".join(
+            l for l in server.log_text().splitlines() if "api/" not in l))
     assert endpoint["enabled"] is False, endpoint
     assert endpoint["disabled_at"] and endpoint["disabled_reason"], endpoint
     items = wait_history(server, owner_key, endpoint_id, lambda i: i and i[0]["state"] == "failed", 10)

@@ -118,6 +118,9 @@ public final class WebhookDeliverer: Service, Sendable {
         configuration.timeout = .init(
             connect: .nanoseconds(settings.timeout.inNanoseconds), read: .nanoseconds(settings.timeout.inNanoseconds))
         configuration.decompression = .disabled
+        // A refused connection is one failed attempt (retried by our own backoff), not a wait
+        // until the timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

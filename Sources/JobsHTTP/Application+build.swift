@@ -28,7 +28,8 @@ public struct Backend: Sendable {
 
     /// PostgreSQL through `client` (the pool, which the returned backend runs as a service).
     /// Committed changes are announced to the other instances by a batched `pg_notify`
-    /// (`ChangePublisher`), and theirs are heard on one `LISTEN` connection (`ChangeListener`).
+    /// (`ChangePublisher`), and theirs are heard on one `LISTEN` connection (`ChangeListener`),
+    /// opened like the pool's or to `LISTEN_DATABASE_URL` when that is set (PgBouncer).
     /// Jobs that end queue their webhook events in the same statement (`WebhookEvents`), and a
     /// `WebhookDeliverer` sends them (woken at once when this instance queued one).
     public static func postgres(
@@ -45,7 +46,8 @@ public struct Backend: Sendable {
         var services: [any Service] = [client, publisher, deliverer]
         do {
             let listener = try PGListener(
-                configuration: client.configuration, channels: [changesChannel], bufferSize: 8_192,
+                configuration: configuration.listenPostgres(pool: client.configuration), channels: [changesChannel],
+                bufferSize: 8_192,
                 logger: logger)
             services.append(ChangeListener(listener: listener, live: live))
         } catch {

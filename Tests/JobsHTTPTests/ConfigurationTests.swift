@@ -36,6 +36,22 @@ import Testing
         #expect(config.unnamedStatements)
     }
 
+    /// The `LISTEN` connection is the pool's unless `LISTEN_DATABASE_URL` says otherwise (then
+    /// only the connection string differs: same role and session settings).
+    @Test func listenConnectionDefaultsToThePool() throws {
+        let plain = try AppConfiguration.fromEnvironment(["APP_DATABASE_URL": "host=pgbouncer port=6432"])
+        #expect(plain.listenDatabaseURL == nil)
+        #expect(plain.listenPostgres(pool: plain.postgres).connectionString == "host=pgbouncer port=6432")
+        let split = try AppConfiguration.fromEnvironment([
+            "APP_DATABASE_URL": "host=pgbouncer port=6432", "LISTEN_DATABASE_URL": "host=db port=5432",
+        ])
+        let listen = split.listenPostgres(pool: split.postgres)
+        #expect(listen.connectionString == "host=db port=5432")
+        #expect(listen.role == "jobs_api_app")
+        #expect(listen.sessionSettings.map(\.name) == split.postgres.sessionSettings.map(\.name))
+        #expect(split.postgres.connectionString == "host=pgbouncer port=6432")
+    }
+
     @Test(arguments: [
         ["PORT": "http"], ["PORT": "70000"], ["DB_POOL_SIZE": "0"], ["LOG_LEVEL": "loud"],
         ["DB_UNNAMED_STATEMENTS": "perhaps"],

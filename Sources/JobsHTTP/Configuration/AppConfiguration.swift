@@ -18,6 +18,10 @@ public struct AppConfiguration: Sendable {
     /// a member of `jobs_api_app` only). nil: `serve` falls back to `databaseURL` and warns when
     /// that role has more rights than the app needs.
     public var appDatabaseURL: String?
+    /// The one `LISTEN` connection of live events (`PGListener`); nil: the pool's connection.
+    /// Behind PgBouncer in transaction-pooling mode (where `LISTEN` does not work) it points
+    /// straight at PostgreSQL.
+    public var listenDatabaseURL: String?
     /// Read by `migrate`: the password it sets for `jobs_api_server`. Never logged.
     public var appDatabasePassword: String?
     /// Non-owner role the server switches to after connecting (`SET ROLE`); empty = none.
@@ -219,6 +223,14 @@ public struct AppConfiguration: Sendable {
         return pg
     }
 
+    /// The `LISTEN` connection: `pool` (the server's pool configuration) with
+    /// `LISTEN_DATABASE_URL` as its connection string when that is set.
+    public func listenPostgres(pool: PGConfiguration) -> PGConfiguration {
+        var pg = pool
+        if let listenDatabaseURL { pg.connectionString = listenDatabaseURL }
+        return pg
+    }
+
     /// The migration files: `MIGRATIONS_DIR`, else `sql/migrations` under the working directory,
     /// else next to the source checkout the binary was built from, else the Docker image's path.
     public func resolvedMigrationsDirectory() -> String {
@@ -317,6 +329,12 @@ extension AppConfiguration {
                     "what `serve` logs in with — a role that can only do what the app does: `jobs_api_server`, which `migrate` creates (a member of `jobs_api_app` only, no other rights), e.g. `postgres://jobs_api_server:PASS@host/db` or `user=jobs_api_server`. `migrate` and the admin commands keep using `DATABASE_URL` (the owner). Without it, `serve` logs in with `DATABASE_URL` and logs a warning when that role is a superuser, owns the tables or bypasses RLS.",
                 isSecret: true, apply: { $0.appDatabaseURL = $1 },
                 show: { $0.appDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: DATABASE_URL)" }),
+            Setting(
+                name: "LISTEN_DATABASE_URL", defaultValue: .prose("(unset: the pool's connection)"),
+                meaning:
+                    "the one connection each `serve` keeps for `LISTEN` (live events from other instances), same login role and `DB_ROLE`. Set it when the pool goes through PgBouncer in transaction-pooling mode, where `LISTEN` does not work: point it straight at PostgreSQL (see \"Several instances\")",
+                isSecret: true, apply: { $0.listenDatabaseURL = $1 },
+                show: { $0.listenDatabaseURL.map { PGConfiguration.redacted($0) } ?? "(unset: the pool's)" }),
             Setting(
                 name: "APP_DB_PASSWORD", defaultValue: .prose("(unset)"),
                 meaning:

@@ -26,7 +26,13 @@ public struct Backend: Sendable {
     /// PostgreSQL through `client` (the pool, which the returned backend runs as a service).
     /// Committed changes are announced to the other instances by a batched `pg_notify`
     /// (`ChangePublisher`), and theirs are heard on one `LISTEN` connection (`ChangeListener`).
-    public static func postgres(client: PGClient, configuration: AppConfiguration, logger: Logger) -> Backend {
+    ///
+    /// `onStalled` runs in the transaction that marks a newly stalled job notified (`StallWatch`;
+    /// where `job.stalled` webhooks are enqueued); `metrics` gets each stall pass's figures.
+    public static func postgres(
+        client: PGClient, configuration: AppConfiguration, logger: Logger, metrics: AppMetrics? = nil,
+        onStalled: @escaping StallWatch.Hook = { _, _ in }
+    ) -> Backend {
         let publisher = ChangePublisher(client: client, channel: changesChannel, logger: logger)
         let live = LiveChanges(publisher: publisher)
         let store = PostgresStore(client: client, live: live, logger: logger)
@@ -43,6 +49,13 @@ public struct Backend: Sendable {
             IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
             StatisticsKeeper(client: client, logger: logger),
         ]
+        if configuration.runsStallWatch {
+            services.append(
+                StallWatch(
+                    client: client, defaultStallAfter: configuration.stallAfter,
+                    interval: configuration.effectiveStallCheckInterval, live: live, logger: logger,
+                    onStalled: onStalled, report: { metrics?.stallPass(stalled: $0.stalled, notified: $0.notified) }))
+        }
         return Backend(jobs: store, credentials: store, readiness: store, services: services)
     }
 
@@ -58,12 +71,14 @@ public struct Backend: Sendable {
 /// Builds the HTTP application on PostgreSQL: routes, middleware and the services it owns (the pool).
 public func buildApplication(
     configuration: AppConfiguration, client: PGClient, expectedMigration: Int, logger: Logger,
-    drain: DrainState = DrainState(), metrics: AppMetrics? = nil
+    drain: DrainState = DrainState(), metrics: AppMetrics? = nil, onStalled: @escaping StallWatch.Hook = { _, _ in }
 ) -> some ApplicationProtocol {
-    buildApplication(
-        configuration: configuration, backend: .postgres(client: client, configuration: configuration, logger: logger),
-        expectedMigration: expectedMigration, logger: logger, drain: drain,
-        metrics: metrics ?? AppMetrics(client: client))
+    let metrics = metrics ?? AppMetrics(client: client)
+    return buildApplication(
+        configuration: configuration,
+        backend: .postgres(
+            client: client, configuration: configuration, logger: logger, metrics: metrics, onStalled: onStalled),
+        expectedMigration: expectedMigration, logger: logger, drain: drain, metrics: metrics)
 }
 
 /// Builds the HTTP application on any backend.
@@ -123,7 +138,7 @@ func makeRouter(
             authenticator: authenticator, crossSite: CrossSiteGuard(trustedOrigins: configuration.trustedOrigins)))
     let jobs = JobsController(
         storage: backend.jobs, limits: configuration.limits, requestTimeout: configuration.requestTimeout,
-        metrics: metrics)
+        metrics: metrics, stallAfter: configuration.stallAfter)
     RouteTable.register(
         jobs.routes + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes,
         prefix: "/api", on: api)

@@ -21,6 +21,8 @@ public final class AppMetrics: Sendable {
     private let liveHub = NIOLockedValueBox<LiveHub?>(nil)
     private let liveEventsCounter: CoreMetrics.Counter
     private let listenerReconnectsCounter: CoreMetrics.Counter
+    private let stalledCounter: CoreMetrics.Counter
+    private let stalledGauge: CoreMetrics.Gauge
 
     /// The pool whose figures `/metrics` reports.
     public func attach(_ client: PGClient) { pool.withLockedValue { $0 = client } }
@@ -41,6 +43,9 @@ public final class AppMetrics: Sendable {
         acquireTimer = CoreMetrics.Timer(label: "db_pool_acquire_seconds", factory: factory)
         liveEventsCounter = CoreMetrics.Counter(label: "sse_events_sent_total", factory: factory)
         listenerReconnectsCounter = CoreMetrics.Counter(label: "listener_reconnects_total", factory: factory)
+        stalledCounter = CoreMetrics.Counter(label: "jobs_stalled_total", factory: factory)
+        stalledGauge = CoreMetrics.Gauge(label: "jobs_stalled", factory: factory)
+        stalledGauge.record(0)
         var terminal: [JobStatus: CoreMetrics.Counter] = [:]
         for status in JobStatus.allCases where status.isTerminal {
             terminal[status] = CoreMetrics.Counter(
@@ -87,6 +92,12 @@ public final class AppMetrics: Sendable {
     func jobEnded(_ status: JobStatus) { terminalCounters[status]?.increment() }
 
     func idempotentReplay() { replayCounter.increment() }
+
+    /// One stall watch pass: jobs stalled now (all organizations), and stalls newly announced.
+    public func stallPass(stalled: Int, notified: Int) {
+        stalledGauge.record(stalled)
+        if notified > 0 { stalledCounter.increment(by: notified) }
+    }
 
     // MARK: Live streams
 

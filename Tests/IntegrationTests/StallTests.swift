@@ -44,7 +44,7 @@ struct StallTests {
     }
 
     @Test func viewsFlagAStalledJobAndAReportClearsIt() async throws {
-        try await withAPI { (http, t) async throws in
+        try await withAPI(poolSize: 3) { (http, t) async throws in
             let type = TestDatabase.uniqueID("stall")
             let quiet = try await http.createJob(t.editorA, type: type, extra: #", "stall_after": "1s""#)
             let normal = try await http.createJob(t.editorA, type: type)
@@ -108,7 +108,7 @@ struct StallTests {
     }
 
     @Test func estimatedCompletionAppearsAfterTwoSpacedReports() async throws {
-        try await withAPI { (http, t) async throws in
+        try await withAPI(poolSize: 3) { (http, t) async throws in
             let id = try await http.createJob(t.editorA, total: 100)
             var job = try await http.call(.get, "/api/jobs/\(id)", headers: t.editorA)
             #expect(job["estimated_completion_at"] is NSNull, "pending")
@@ -136,7 +136,7 @@ struct StallTests {
 
     @Test func theWatchAnnouncesEachStallOnceInsideItsTransaction() async throws {
         try await TestDatabase.exclusively("stall-watch") {
-            try await withAPI(configure: { $0.stallAfter = .seconds(60) }) { (http, t) async throws in
+            try await withAPI(poolSize: 3, configure: { $0.stallAfter = .seconds(60) }) { (http, t) async throws in
                 let id = try await http.createJob(t.editorA, total: 10)
                 #expect(try await http.progress(t.editorA, id, #"{"mark_started": true}"#).status == 200)
                 let app = try await TestDatabase.appClient(maxConnections: 2)
@@ -202,11 +202,14 @@ struct StallTests {
 
     @Test func theServerRunsTheWatchAndCountsStallsInMetrics() async throws {
         try await TestDatabase.exclusively("stall-watch") {
-            try await withAPI(configure: {
-                $0.stallAfter = .seconds(60)
-                $0.runsStallWatch = true
-                $0.stallCheckInterval = .milliseconds(200)
-            }) { (http, t) async throws in
+            try await withAPI(
+                poolSize: 3,
+                configure: {
+                    $0.stallAfter = .seconds(60)
+                    $0.runsStallWatch = true
+                    $0.stallCheckInterval = .milliseconds(200)
+                }
+            ) { (http, t) async throws in
                 let id = try await http.createJob(t.editorA, total: 10)
                 #expect(try await http.progress(t.editorA, id, #"{"mark_started": true}"#).status == 200)
                 try await Self.silence(id, organization: t.orgA, seconds: 300)

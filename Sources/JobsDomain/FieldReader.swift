@@ -133,6 +133,37 @@ struct FieldReader {
         return strings
     }
 
+    /// A duration in whole seconds within `range`: a string in the `PRUNE_AFTER` format
+    /// (`90s`, `30m`, `12h`, `7d`, `600`) or an integer number of seconds.
+    mutating func durationSeconds(_ name: String, range: ClosedRange<Int64>) -> Int64? {
+        guard let value = value(name) else { return nil }
+        let seconds: Int64?
+        switch value {
+        case .string(let text):
+            seconds = DurationParser.parse(text).map { $0.components.seconds }
+        case .number(let number) where Self.isIntegerLiteral(number.text):
+            seconds = number.int64
+        default:
+            seconds = nil
+        }
+        guard let seconds else {
+            add(
+                name,
+                msg:
+                    "Value error, \(name) must be a duration such as \"90s\", \"30m\", \"2h\" or \"1d\", or an integer number of seconds",
+                type: "value_error")
+            return nil
+        }
+        guard range.contains(seconds) else {
+            add(
+                name,
+                msg: "Value error, \(name) must be between \(range.lowerBound) and \(range.upperBound) seconds",
+                type: "value_error")
+            return nil
+        }
+        return seconds
+    }
+
     mutating func bool(_ name: String) -> Bool? {
         guard let value = value(name) else { return nil }
         guard case .bool(let bool) = value else {

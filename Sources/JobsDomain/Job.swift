@@ -23,6 +23,18 @@ public struct Job: Sendable, Equatable {
     public var startedAt: Date?
     public var completedAt: Date?
     public var updatedAt: Date
+    /// The last accepted worker report (any progress report, even one that changed nothing);
+    /// nil on rows written before it existed (`updatedAt` stands in for it).
+    public var lastReportedAt: Date?
+    /// This job's stall threshold in seconds; nil = the server's `STALL_AFTER`.
+    public var stallAfterSeconds: Int64?
+    /// The rate estimate (`ProgressRules.recordReport`): the last sample of processed + failed
+    /// and its time, and the moving average of items per second (nil until measured).
+    public var rateSampledAt: Date?
+    public var rateSampledDone: Int64?
+    public var itemsPerSecond: Double?
+    /// When `job.stalled` fired for the current stall (written only by the stall watch).
+    public var stalledNotifiedAt: Date?
 
     public init(
         organizationID: String, jobID: String, jobType: String, totalItems: Int64, metadata: JSONObject,
@@ -48,6 +60,12 @@ public struct Job: Sendable, Equatable {
         self.startedAt = nil
         self.completedAt = nil
         self.updatedAt = now
+        self.lastReportedAt = nil
+        self.stallAfterSeconds = nil
+        self.rateSampledAt = nil
+        self.rateSampledDone = nil
+        self.itemsPerSecond = nil
+        self.stalledNotifiedAt = nil
     }
 
     /// min(100, 100 × (processed + failed) / total), 2 decimals; 0 when total is 0;
@@ -84,6 +102,38 @@ public struct Job: Sendable, Equatable {
     public var stage: String? {
         if case .string(let stage)? = metadata["stage"] { return stage }
         return nil
+    }
+
+    /// Items done so far (processed + failed), what the rate estimate counts.
+    public var doneItems: Int64 { processedItems + failedItems }
+
+    /// When the job will likely finish at the measured rate: nil unless it is running, has a
+    /// total, has not reached it, and a rate above zero was measured; else the last sample's time
+    /// plus what remained then divided by the rate.
+    public func estimatedCompletionAt(now: Date) -> Date? {
+        guard status == .inProgress, totalItems > 0, doneItems < totalItems, let rate = itemsPerSecond, rate > 0,
+            let sampledAt = rateSampledAt, let sampledDone = rateSampledDone
+        else { return nil }
+        let remaining = Double(max(0, totalItems - sampledDone)) / rate
+        // Past ~3,000 years the estimate means nothing (and Date would overflow far beyond).
+        guard remaining.isFinite, remaining < 1e11 else { return nil }
+        return sampledAt.addingTimeInterval(remaining)
+    }
+
+    /// When the job last showed life: its last report, or `updatedAt` on older rows.
+    public var lastSignOfLife: Date { lastReportedAt ?? updatedAt }
+
+    /// This job's stall threshold: its own, or `defaultStallAfter` (the server's `STALL_AFTER`).
+    public func stallAfter(default defaultStallAfter: Duration) -> Duration {
+        stallAfterSeconds.map { .seconds($0) } ?? defaultStallAfter
+    }
+
+    /// In progress with no report for longer than its stall threshold (the same rule as the SQL
+    /// of `?stalled=true` and `stalled_jobs`: last report < now − threshold).
+    public func isStalled(now: Date, defaultStallAfter: Duration) -> Bool {
+        guard status == .inProgress else { return false }
+        let threshold = Double(stallAfter(default: defaultStallAfter).components.seconds)
+        return lastSignOfLife < now.addingTimeInterval(-threshold)
     }
 
     static func round(_ value: Double, places: Int) -> Double {

@@ -7,6 +7,8 @@ public struct CreateJobRequest: Sendable, Equatable {
     public var metadata: JSONObject
     /// `.some(nil)` = explicit null (store null); nil = absent (use the default).
     public var triggeredBy: String??
+    /// `stall_after` in seconds (nil: the server's `STALL_AFTER`).
+    public var stallAfterSeconds: Int64? = nil
 
     public static func parse(_ body: JSONValue) -> Result<CreateJobRequest, APIError> {
         let object: JSONObject
@@ -27,11 +29,13 @@ public struct CreateJobRequest: Sendable, Equatable {
         if let value = r.string("triggered_by", min: 1, max: Limits.maxIdentifierLength) {
             triggeredBy = .some(value)
         }
+        let stallAfter = r.durationSeconds("stall_after", range: Limits.stallAfterSeconds)
         r.rejectUnknown()
         guard r.issues.isEmpty, let jobType, let total else { return .failure(.validation(r.issues)) }
         return .success(
             CreateJobRequest(
-                jobType: jobType, totalItems: total, metadata: metadata ?? JSONObject(), triggeredBy: triggeredBy))
+                jobType: jobType, totalItems: total, metadata: metadata ?? JSONObject(), triggeredBy: triggeredBy,
+                stallAfterSeconds: stallAfter))
     }
 }
 

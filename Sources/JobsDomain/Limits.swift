@@ -10,6 +10,8 @@ public struct Limits: Sendable {
     public static let maxStageLength = 100
     public static let maxJobIDLength = 64
     public static let recentEvents = 100
+    /// A job's own `stall_after`: 1 second to 30 days (the column's check says the same).
+    public static let stallAfterSeconds: ClosedRange<Int64> = 1...2_592_000
 
     /// Errors (and, separately, warnings) stored per job; past it counts still rise.
     public var maxEventsPerJob: Int64 = 100_000

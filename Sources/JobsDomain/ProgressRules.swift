@@ -84,8 +84,43 @@ public enum ProgressRules {
         }
         if next.metadata != before.metadata { next.metadata = next.metadata.jsonbOrdered }
         if next != before { next.updatedAt = now }
+        // A report is also a heartbeat: it moves last_reported_at (and the rate estimate) even
+        // when it changed nothing, without touching updated_at (spec §2).
+        recordReport(&next, now: now)
         job = next
         return events
+    }
+
+    /// The rate estimate reflects roughly this many seconds of recent progress.
+    public static let rateWindowSeconds = 60.0
+    /// Samples closer together than this do not move the estimate (bursts of reports would give
+    /// nonsense rates); the report still counts as a sign of life.
+    public static let minSampleSeconds = 1.0
+
+    /// Bookkeeping of one accepted report at `now`: `lastReportedAt`, and while the job is in
+    /// progress the rate of processed + failed items — the first sample when there is none (at
+    /// `mark_started` or the first report), then, once at least `minSampleSeconds` passed since
+    /// the last sample, an exponentially weighted moving average of the rate over the interval,
+    /// weighted by its length (weight 1 − e^(−Δt/60 s)), so it follows about the last minute
+    /// whatever the reporting cadence. A count that went down (a worker that restarted and set
+    /// `processed_items` lower) starts the estimate over.
+    public static func recordReport(_ job: inout Job, now: Date) {
+        job.lastReportedAt = now
+        guard job.status == .inProgress else { return }
+        let done = job.doneItems
+        guard let sampledAt = job.rateSampledAt, let sampledDone = job.rateSampledDone, done >= sampledDone else {
+            job.rateSampledAt = now
+            job.rateSampledDone = done
+            job.itemsPerSecond = nil
+            return
+        }
+        let elapsed = now.timeIntervalSince(sampledAt)
+        guard elapsed >= minSampleSeconds else { return }
+        let instant = Double(done - sampledDone) / elapsed
+        let weight = 1 - exp(-elapsed / rateWindowSeconds)
+        job.itemsPerSecond = job.itemsPerSecond.map { $0 + weight * (instant - $0) } ?? instant
+        job.rateSampledAt = now
+        job.rateSampledDone = done
     }
 
     private static func append(

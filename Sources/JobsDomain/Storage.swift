@@ -120,6 +120,10 @@ public struct ListFilter: Sendable, Equatable {
     public var createdBefore: Date?
     public var limit = 50
     public var cursor: ListCursor?
+    /// `?stalled=true|false` (nil: either).
+    public var stalled: Bool?
+    /// The server's `STALL_AFTER`, for jobs without their own threshold (set by the controller).
+    public var defaultStallAfter: Duration = .seconds(600)
     public init() {}
 }
 

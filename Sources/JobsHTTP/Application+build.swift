@@ -32,17 +32,22 @@ public struct Backend: Sendable {
     /// opened like the pool's or to `LISTEN_DATABASE_URL` when that is set (PgBouncer).
     /// Jobs that end queue their webhook events in the same statement (`WebhookEvents`), and a
     /// `WebhookDeliverer` sends them (woken at once when this instance queued one).
+    ///
+    /// `onStalled` runs in the transaction that marks a newly stalled job notified (`StallWatch`),
+    /// after the `job.stalled` webhook events are queued there; `metrics` gets each stall pass's
+    /// figures and the deliveries'.
     public static func postgres(
-        client: PGClient, configuration: AppConfiguration, logger: Logger, metrics: AppMetrics = AppMetrics()
+        client: PGClient, configuration: AppConfiguration, logger: Logger, metrics: AppMetrics = AppMetrics(),
+        onStalled: @escaping StallWatch.Hook = { _, _ in }
     ) -> Backend {
         let publisher = ChangePublisher(client: client, channel: changesChannel, logger: logger)
         let live = LiveChanges(publisher: publisher)
         let webhooks = WebhookStore(database: Database(client: client))
         let deliverer = WebhookDeliverer(
             store: webhooks, settings: configuration.webhooks, metrics: metrics, logger: logger)
-        let store = PostgresStore(
-            client: client, live: live,
-            webhooks: WebhookEvents(render: WebhookPayload.render, committed: { deliverer.wake() }), logger: logger)
+        let webhookEvents = WebhookEvents(
+            render: WebhookPayload(stallAfter: configuration.stallAfter).render, committed: { deliverer.wake() })
+        let store = PostgresStore(client: client, live: live, webhooks: webhookEvents, logger: logger)
         var services: [any Service] = [client, publisher, deliverer]
         do {
             let listener = try PGListener(
@@ -57,6 +62,17 @@ public struct Backend: Sendable {
             IdempotencyJanitor(client: client, interval: configuration.idempotencyCleanupInterval, logger: logger),
             StatisticsKeeper(client: client, logger: logger),
         ]
+        if configuration.runsStallWatch {
+            let events = webhookEvents
+            services.append(
+                StallWatch(
+                    client: client, defaultStallAfter: configuration.stallAfter,
+                    interval: configuration.effectiveStallCheckInterval, live: live, logger: logger,
+                    onStalled: { tx, job in
+                        try await events.queueStalled(tx, job)
+                        try await onStalled(tx, job)
+                    }, report: { metrics.stallPass(stalled: $0.stalled, notified: $0.notified) }))
+        }
         return Backend(jobs: store, credentials: store, readiness: store, services: services, webhooks: webhooks)
     }
 
@@ -72,12 +88,13 @@ public struct Backend: Sendable {
 /// Builds the HTTP application on PostgreSQL: routes, middleware and the services it owns (the pool).
 public func buildApplication(
     configuration: AppConfiguration, client: PGClient, expectedMigration: Int, logger: Logger,
-    drain: DrainState = DrainState(), metrics: AppMetrics? = nil
+    drain: DrainState = DrainState(), metrics: AppMetrics? = nil, onStalled: @escaping StallWatch.Hook = { _, _ in }
 ) -> some ApplicationProtocol {
     let metrics = metrics ?? AppMetrics(client: client)
     return buildApplication(
         configuration: configuration,
-        backend: .postgres(client: client, configuration: configuration, logger: logger, metrics: metrics),
+        backend: .postgres(
+            client: client, configuration: configuration, logger: logger, metrics: metrics, onStalled: onStalled),
         expectedMigration: expectedMigration, logger: logger, drain: drain, metrics: metrics)
 }
 
@@ -138,7 +155,7 @@ func makeRouter(
             authenticator: authenticator, crossSite: CrossSiteGuard(trustedOrigins: configuration.trustedOrigins)))
     let jobs = JobsController(
         storage: backend.jobs, limits: configuration.limits, requestTimeout: configuration.requestTimeout,
-        metrics: metrics)
+        metrics: metrics, stallAfter: configuration.stallAfter)
     RouteTable.register(
         jobs.routes + EventsController(storage: backend.jobs, hub: hub).routes + MeController().routes
             + WebhooksController(store: backend.webhooks, requestTimeout: configuration.requestTimeout).routes,

@@ -12,7 +12,8 @@ struct JobRepository: Sendable {
     static let columns = """
         organization_id, job_id, job_type, status, total_items, processed_items, failed_items, warned_items,
         error_count, warning_count, stored_error_count, stored_warning_count, metadata, error_message,
-        triggered_by, ended_by, created_at, started_at, completed_at, updated_at,
+        triggered_by, ended_by, created_at, started_at, completed_at, updated_at, last_reported_at,
+        stall_after_seconds, rate_sampled_at, rate_sampled_done, items_per_second, stalled_notified_at,
         (extract(epoch FROM created_at) * 1000000)::int8 AS created_us
         """
 
@@ -49,10 +50,10 @@ struct JobRepository: Sendable {
     static func insertJobQuery(_ job: Job) -> PGQuery {
         """
         INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
-                          created_at, updated_at)
+                          created_at, updated_at, stall_after_seconds)
         VALUES (\(job.organizationID), \(job.jobID), \(job.jobType), \(job.status.rawValue), \(job.totalItems),
                 \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)), \(job.triggeredBy),
-                \(job.createdAt), \(job.updatedAt))
+                \(job.createdAt), \(job.updatedAt), \(job.stallAfterSeconds))
         """
     }
 
@@ -118,6 +119,18 @@ struct JobRepository: Sendable {
         if let triggeredBy = filter.triggeredBy { query.append(" AND triggered_by = \(triggeredBy)") }
         if let after = filter.createdAfter { query.append(" AND created_at >= \(after)") }
         if let before = filter.createdBefore { query.append(" AND created_at < \(before)") }
+        if let stalled = filter.stalled {
+            // The rule of Job.isStalled; the default threshold is bound, so one statement text
+            // serves every STALL_AFTER. `true` names the status, so jobs_status_list_idx serves it.
+            let defaultSeconds = filter.defaultStallAfter.components.seconds
+            query.append(stalled ? " AND " : " AND NOT (")
+            query.append(
+                """
+                status = 'in_progress' AND COALESCE(last_reported_at, updated_at)
+                    < now() - make_interval(secs => COALESCE(stall_after_seconds, \(defaultSeconds)))
+                """)
+            if !stalled { query.append(")") }
+        }
         if let cursor = filter.cursor {
             let position = PGTimestamp.format(microseconds: cursor.createdMicros)
             query.append(" AND (created_at, job_id) < (\(position)::timestamptz, \(cursor.jobID))")
@@ -167,7 +180,9 @@ struct JobRepository: Sendable {
                 metadata = \(PGJSON(text: JSONValue.object(job.metadata).compactJSON)),
                 error_message = \(job.errorMessage), ended_by = \(job.endedBy?.rawValue),
                 started_at = COALESCE(started_at, \(job.startedAt)), completed_at = COALESCE(completed_at, \(job.completedAt)),
-                updated_at = \(job.updatedAt)
+                updated_at = \(job.updatedAt), last_reported_at = \(job.lastReportedAt),
+                rate_sampled_at = \(job.rateSampledAt), rate_sampled_done = \(job.rateSampledDone),
+                items_per_second = \(job.itemsPerSecond)
         WHERE organization_id = \(job.organizationID) AND job_id = \(job.jobID)
         """
     }
@@ -242,6 +257,12 @@ struct JobRepository: Sendable {
         job.startedAt = try row.decode("started_at", as: Date?.self)
         job.completedAt = try row.decode("completed_at", as: Date?.self)
         job.updatedAt = try row.decode("updated_at")
+        job.lastReportedAt = try row.decode("last_reported_at", as: Date?.self)
+        job.stallAfterSeconds = try row.decode("stall_after_seconds", as: Int64?.self)
+        job.rateSampledAt = try row.decode("rate_sampled_at", as: Date?.self)
+        job.rateSampledDone = try row.decode("rate_sampled_done", as: Int64?.self)
+        job.itemsPerSecond = try row.decode("items_per_second", as: Double?.self)
+        job.stalledNotifiedAt = try row.decode("stalled_notified_at", as: Date?.self)
         return job
     }
 

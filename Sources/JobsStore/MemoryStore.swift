@@ -126,6 +126,7 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
     static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down)) }
 
     public func list(_ filter: ListFilter, in organization: String) async throws -> ([Job], ListCursor?) {
+        let now = Date()
         let jobs = state.withLockedValue { state in
             state.jobs.values.map(\.job).filter { job in
                 job.organizationID == organization
@@ -134,6 +135,9 @@ public final class MemoryStore: JobStorage, CredentialStore, ReadinessProbe, Sen
                     && (filter.triggeredBy == nil || job.triggeredBy == filter.triggeredBy)
                     && (filter.createdAfter.map { job.createdAt >= $0 } ?? true)
                     && (filter.createdBefore.map { job.createdAt < $0 } ?? true)
+                    && (filter.stalled.map {
+                        job.isStalled(now: now, defaultStallAfter: filter.defaultStallAfter) == $0
+                    } ?? true)
                     && (filter.cursor.map { (Self.micros(job.createdAt), job.jobID) < ($0.createdMicros, $0.jobID) }
                         ?? true)
             }

@@ -1,6 +1,6 @@
 public import Foundation
 public import JobsDomain
-import LibPQ
+public import LibPQ
 
 /// A webhook endpoint as its owner sees it (never its secret).
 public struct WebhookEndpoint: Sendable, Equatable {
@@ -323,5 +323,18 @@ public struct WebhookEvents: Sendable {
     ) {
         self.render = render
         self.committed = committed
+    }
+}
+
+extension WebhookEvents {
+    /// Queues `job.stalled` for the job on `tx` — the `StallWatch` transaction that marks the
+    /// stall announced, so the event commits (or rolls back) with the mark — and wakes this
+    /// instance's deliverer (which, if it looks before the commit, finds the row on its next pass).
+    public func queueStalled(_ tx: PGLease, _ job: Job) async throws {
+        _ = try await tx.query(
+            WebhookStore.enqueueQuery(
+                organization: job.organizationID, jobID: job.jobID, event: .stalled,
+                payload: render(.stalled, job, Date())))
+        committed()
     }
 }

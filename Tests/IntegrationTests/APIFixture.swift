@@ -91,6 +91,9 @@ func withAPI(
 ) async throws {
     let tenants = try await TenantStore.shared.get()
     var config = try AppConfiguration.fromEnvironment()
+    // The stall watch acts on every organization's jobs: only tests that ask for it run it (so
+    // it never touches another test's jobs behind its back).
+    config.runsStallWatch = false
     configure(&config)
     config.port = 0
     config.poolSize = poolSize

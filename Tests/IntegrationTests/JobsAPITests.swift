@@ -25,7 +25,11 @@ struct JobResourceTests {
                 "error_message", "errors", "warnings", "triggered_by", "created_at", "started_at", "completed_at",
                 "updated_at", "duration_seconds",
             ]
-            #expect(keys == expected)
+            // The contract's fields, plus the additions of issue 14 (never a contract field less).
+            let additions: Set<String> = [
+                "last_reported_at", "estimated_completion_at", "stalled", "stall_after_seconds",
+            ]
+            #expect(keys == expected.union(additions))
             #expect(response["status"] as? String == "pending")
             #expect(response["triggered_by"] is NSNull, "an API key has no user: null")
             #expect(response["started_at"] is NSNull)
@@ -83,6 +87,8 @@ struct JobResourceTests {
                 Set(status.object.keys) == [
                     "job_id", "status", "progress_percentage", "processed_items", "failed_items", "warned_items",
                     "total_items", "stage", "error_message", "updated_at",
+                    // Additions of issue 14:
+                    "last_reported_at", "estimated_completion_at", "stalled",
                 ])
             #expect(status["stage"] as? String == "download")
             #expect(double(status["progress_percentage"]) == 25)

@@ -52,6 +52,27 @@ import Testing
         #expect(split.postgres.connectionString == "host=pgbouncer port=6432")
     }
 
+    @Test func stallAfterUsesTheDurationFormat() throws {
+        #expect(try AppConfiguration.fromEnvironment([:]).stallAfter == .seconds(600))
+        #expect(try AppConfiguration.fromEnvironment([:]).effectiveStallCheckInterval == .seconds(30))
+        let config = try AppConfiguration.fromEnvironment(["STALL_AFTER": "2m"])
+        #expect(config.stallAfter == .seconds(120))
+        #expect(config.live.stallAfter == .seconds(120), "live frames render stalled with the same threshold")
+        #expect(config.effectiveStallCheckInterval == .seconds(30))
+        #expect(try AppConfiguration.fromEnvironment(["STALL_AFTER": "20s"]).effectiveStallCheckInterval == .seconds(5))
+        #expect(try AppConfiguration.fromEnvironment(["STALL_AFTER": "2"]).effectiveStallCheckInterval == .seconds(1))
+        #expect(try AppConfiguration.fromEnvironment(["STALL_AFTER": "1h"]).stallAfter == .seconds(3600))
+        for bad in ["soon", "0s", "-1m", "31d", "10 m"] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try AppConfiguration.fromEnvironment(["STALL_AFTER": bad])
+            }
+            #expect(error?.message.contains("STALL_AFTER") == true, "\(bad)")
+            #expect(error?.message.contains(bad) == true, "the message shows the value: \(error?.message ?? "")")
+        }
+        let summary = Dictionary(uniqueKeysWithValues: AppConfiguration().summary)
+        #expect(summary["STALL_AFTER"] == "600s")
+    }
+
     @Test(arguments: [
         ["PORT": "http"], ["PORT": "70000"], ["DB_POOL_SIZE": "0"], ["LOG_LEVEL": "loud"],
         ["DB_UNNAMED_STATEMENTS": "perhaps"],

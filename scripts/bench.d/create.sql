@@ -13,8 +13,8 @@
 \startpipeline
 SELECT set_config('app.organization_id', :org, true);
 INSERT INTO jobs (organization_id, job_id, job_type, status, total_items, metadata, triggered_by,
-                  created_at, updated_at)
+                  created_at, updated_at, stall_after_seconds)
 VALUES (:org, :id, :job_type, :status, :total,
         :meta, NULL,
-        :now, :now);
+        :now, :now, NULL);
 \endpipeline

@@ -15,7 +15,7 @@
 -- seq it computed). Seqs stay dense and counters consistent. Other values:
 --   * the columns the request does not change: the provisioned values (processed_items 0,
 --     metadata the constant :meta, status, total_items), the zero warning counters;
---   * updated_at/started_at: the string 'now' (read by PostgreSQL as the transaction's start
+--   * updated_at/started_at/last_reported_at/rate_sampled_at: the string 'now' (read by PostgreSQL as the transaction's start
 --     time; the server binds its clock); literal NULL where the server binds NULL (pgbench
 --     cannot bind a NULL parameter);
 --   * the event arrays: one-element array literals bound as parameters, as the server binds
@@ -32,7 +32,8 @@ WITH updated AS (
         metadata = :meta,
         error_message = NULL, ended_by = NULL,
         started_at = COALESCE(started_at, :now), completed_at = COALESCE(completed_at, NULL),
-        updated_at = :now
+        updated_at = :now, last_reported_at = :now,
+        rate_sampled_at = :now, rate_sampled_done = :zero, items_per_second = :zero
 WHERE organization_id = :org AND job_id = :id AND xmin = xmin RETURNING xmin::text AS version, stored_error_count),
 appended AS (
     INSERT INTO job_events (organization_id, job_id, kind, seq, entity_key, entity_type, error_type, message,

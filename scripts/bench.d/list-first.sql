@@ -9,6 +9,7 @@
 SELECT set_config('app.organization_id', :org, true);
 SELECT organization_id, job_id, job_type, status, total_items, processed_items, failed_items, warned_items,
     error_count, warning_count, stored_error_count, stored_warning_count, metadata, error_message,
-    triggered_by, ended_by, created_at, started_at, completed_at, updated_at,
+    triggered_by, ended_by, created_at, started_at, completed_at, updated_at, last_reported_at,
+    stall_after_seconds, rate_sampled_at, rate_sampled_done, items_per_second, stalled_notified_at,
     (extract(epoch FROM created_at) * 1000000)::int8 AS created_us FROM jobs WHERE organization_id = :org ORDER BY created_at DESC, job_id DESC LIMIT :lim;
 \endpipeline

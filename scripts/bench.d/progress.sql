@@ -13,7 +13,7 @@
 --   * processed_items is a per-client counter (the server binds the row's value + 1);
 --   * the other counters are the provisioned zeros, status/total_items the provisioned values,
 --     metadata the constant :meta (the server binds the merged object, the same size);
---   * updated_at and started_at get the string 'now' (read by PostgreSQL as the transaction's
+--   * updated_at, started_at, last_reported_at and rate_sampled_at get the string 'now' (read by PostgreSQL as the transaction's
 --     start time; the server binds its clock);
 --   * error_message, ended_by and completed_at, which the server binds as NULL, are literal NULL
 --     (pgbench cannot bind a NULL parameter).
@@ -31,6 +31,7 @@ WITH updated AS (
         metadata = :meta,
         error_message = NULL, ended_by = NULL,
         started_at = COALESCE(started_at, :now), completed_at = COALESCE(completed_at, NULL),
-        updated_at = :now
+        updated_at = :now, last_reported_at = :now,
+        rate_sampled_at = :now, rate_sampled_done = :zero, items_per_second = :zero
 WHERE organization_id = :org AND job_id = :id AND xmin = xmin RETURNING xmin::text AS version) SELECT version FROM updated;
 \endpipeline

@@ -187,6 +187,36 @@ def test_a_terminal_status_updates_the_badge(browser, worker_a, unique):
     assert d.find_element(*by_testid("message")).text == "disk full"
 
 
+def test_a_stalled_job_shows_a_badge_and_a_report_clears_it(browser, worker_a, unique):
+    # A job with its own 1-second threshold: its views say stalled once it is silent that long.
+    job = worker_a.call("POST", "/api/jobs/", {"job_type": f"stalling-{unique}", "total_items": 100,
+                                               "stall_after": 1}, expect=201)
+    job_id = job["job_id"]
+    calm = worker_a.create(f"calm-{unique}", total=10)
+    worker_a.progress(calm, mark_started=True)
+    worker_a.progress(job_id, mark_started=True, processed_items=10)
+    time.sleep(1.2)
+    worker_a.progress(job_id, processed_items_delta=0)  # one more sample a second later: an ETA
+    time.sleep(1.2)
+    assert worker_a.job(job_id)["stalled"] is True
+    d = browser()
+    sign_in(d, EDITOR_A)
+    wait_row(d, job_id)
+    wait_row(d, calm)
+    wait(d).until(lambda dr: row(dr, job_id).find_element(*by_testid("stalled-badge")).is_displayed())
+    assert row(d, job_id).find_element(*by_testid("stalled-badge")).text == "Stalled"
+    assert not row(d, calm).find_element(*by_testid("stalled-badge")).is_displayed()
+
+    open_job(d, job_id)
+    badge = d.find_element(*by_testid("stalled-badge"))
+    assert badge.is_displayed() and "No progress report since" in badge.get_attribute("title")
+    assert d.find_element(*by_testid("last-report")).text != "—"
+    # A report ends the stall; the page follows it live.
+    worker_a.progress(job_id, processed_items_delta=40)
+    wait(d, 3.0).until(lambda dr: not dr.find_element(*by_testid("stalled-badge")).is_displayed())
+    assert d.find_element(*by_testid("eta")).text != "—"
+
+
 def test_the_errors_table_pages_through_the_cursor(browser, worker_a, unique):
     job_id = worker_a.create(f"errors-{unique}", total=100,
                              metadata={"source": "s3://bucket/import.csv", "requested_by": "ops"})

@@ -63,6 +63,23 @@ public struct AppConfiguration: Sendable {
     public var pruneAfter: Duration?
     /// How often the in-server prune runs when `pruneAfter` is set.
     public var pruneInterval: Duration = .seconds(3600)
+    /// `STALL_AFTER`: an in_progress job with no report for this long is stalled (unless it has
+    /// its own `stall_after`). Kept in `live` too, whose frames render `stalled`.
+    public var stallAfter: Duration {
+        get { live.stallAfter }
+        set { live.stallAfter = newValue }
+    }
+    public static let defaultStallAfter: Duration = .seconds(600)
+    /// How often the stall watch looks for newly stalled jobs; nil: min(30 s, STALL_AFTER / 4),
+    /// at least 1 s (not a setting: tests shorten it).
+    public var stallCheckInterval: Duration?
+    /// Whether the server runs the stall watch (not a setting: tests that do not want it to
+    /// touch other tests' jobs turn it off).
+    public var runsStallWatch = true
+    /// The stall watch's period in effect.
+    public var effectiveStallCheckInterval: Duration {
+        stallCheckInterval ?? max(.seconds(1), min(.seconds(30), stallAfter / 4))
+    }
     /// Statements slower than this are logged (name and duration only); 0 turns it off.
     public var slowQueryThreshold: Duration = .milliseconds(500)
     /// The per-job cap on stored errors (and, separately, warnings).
@@ -492,6 +509,17 @@ extension AppConfiguration {
                     $0.webhooks.pollInterval = try parseBoundedDuration(
                         $1, name: "WEBHOOK_POLL_INTERVAL", like: "1s or 10s", max: .seconds(3600))
                 }, show: { showSeconds($0.webhooks.pollInterval) }),
+            Setting(
+                name: "STALL_AFTER", defaultValue: .value("10m"),
+                meaning:
+                    "an `in_progress` job with no progress report for this long is `stalled: true` in its views, listed by `?stalled=true`, counted in `jobs_stalled` and announced once (`job.stalled`); a job's own `stall_after` (at create) wins. The server checks every min(30 s, this / 4)",
+                apply: {
+                    let d = try parsePositiveDuration($1, name: "STALL_AFTER", like: "10m, 90s or 2h")
+                    guard Limits.stallAfterSeconds.contains(d.components.seconds) else {
+                        throw ConfigurationError(message: "STALL_AFTER must be between 1s and 30d, got \"\($1)\"")
+                    }
+                    $0.stallAfter = d
+                }, show: { showSeconds($0.stallAfter) }),
             Setting(
                 name: "LOG_FORMAT", defaultValue: .prose("`json` when stdout is not a terminal, else `text`"),
                 meaning: "`json` or `text`",

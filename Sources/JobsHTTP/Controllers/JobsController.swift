@@ -15,12 +15,18 @@ struct JobsController: Sendable {
     let limits: Limits
     let requestTimeout: Duration
     let metrics: AppMetrics?
+    /// The server's `STALL_AFTER` (jobs without their own `stall_after`).
+    let stallAfter: Duration
 
-    init(storage: any JobStorage, limits: Limits, requestTimeout: Duration = .seconds(30), metrics: AppMetrics? = nil) {
+    init(
+        storage: any JobStorage, limits: Limits, requestTimeout: Duration = .seconds(30), metrics: AppMetrics? = nil,
+        stallAfter: Duration = AppConfiguration.defaultStallAfter
+    ) {
         self.storage = storage
         self.limits = limits
         self.requestTimeout = requestTimeout
         self.metrics = metrics
+        self.stallAfter = stallAfter
     }
 
     /// The rows of the route table this controller serves (paths as the OpenAPI document writes them).
@@ -54,18 +60,20 @@ struct JobsController: Sendable {
             case .some(let explicit): explicit
             }
         let organization = tenant.organizationID
+        let stallAfter = self.stallAfter
         let outcome = try await storage.create(
             organization: organization,
             guarded: Idempotency.guardOf(key: key, method: request.method.rawValue, path: request.uri.path, body: body)
         ) {
             let now = Date()
-            let job = Job(
+            var job = Job(
                 organizationID: organization, jobID: JobID.generate(now: now), jobType: input.jobType,
                 totalItems: input.totalItems, metadata: input.metadata.jsonbOrdered, triggeredBy: triggeredBy, now: now)
+            job.stallAfterSeconds = input.stallAfterSeconds
             return (
                 job,
                 RecordedResponse(
-                    status: 201, body: JobJSON.job(job, events: [], now: now).compactJSON,
+                    status: 201, body: JobJSON.job(job, events: [], now: now, stallAfter: stallAfter).compactJSON,
                     location: "/api/jobs/\(job.jobID)")
             )
         }
@@ -75,11 +83,15 @@ struct JobsController: Sendable {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
-        let filter = try QueryParser.listFilter(request.uri.query)
+        var filter = try QueryParser.listFilter(request.uri.query)
+        filter.defaultStallAfter = stallAfter
         let (jobs, next) = try await storage.list(filter, in: tenant.organizationID)
         let now = Date()
         return JSONResponse.make(
-            .ok, JobJSON.page(jobs.map { JobJSON.job($0, events: nil, now: now) }, next: next.map(Cursors.encode)))
+            .ok,
+            JobJSON.page(
+                jobs.map { JobJSON.job($0, events: nil, now: now, stallAfter: stallAfter) },
+                next: next.map(Cursors.encode)))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -88,14 +100,14 @@ struct JobsController: Sendable {
         guard let (job, events) = try await storage.job(id, in: tenant.organizationID) else {
             throw APIError.jobNotFound(id)
         }
-        return JSONResponse.make(.ok, JobJSON.job(job, events: events, now: Date()))
+        return JSONResponse.make(.ok, JobJSON.job(job, events: events, now: Date(), stallAfter: stallAfter))
     }
 
     @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let id = try Self.jobID(context)
         guard let job = try await storage.jobRow(id, in: tenant.organizationID) else { throw APIError.jobNotFound(id) }
-        return JSONResponse.make(.ok, JobJSON.status(job))
+        return JSONResponse.make(.ok, JobJSON.status(job, now: Date(), stallAfter: stallAfter))
     }
 
     @Sendable func progress(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -132,10 +144,13 @@ struct JobsController: Sendable {
         _ apply: @escaping @Sendable (inout Job, Date) throws(APIError) -> [JobEvent]
     ) async throws -> Response {
         let guarded = Idempotency.guardOf(key: key, method: request.method.rawValue, path: request.uri.path, body: body)
+        let stallAfter = self.stallAfter
         let outcome = try await storage.write(
             organization: tenant.organizationID, jobID: jobID,
             JobChange(guarded: guarded, apply: apply) { job, recent, now in
-                RecordedResponse(status: 200, body: JobJSON.job(job, events: recent, now: now).compactJSON)
+                RecordedResponse(
+                    status: 200,
+                    body: JobJSON.job(job, events: recent, now: now, stallAfter: stallAfter).compactJSON)
             })
         if let ended = outcome.endedWith { metrics?.jobEnded(ended) }
         return respond(outcome.response, replayed: outcome.replayed)

@@ -16,6 +16,8 @@ public struct LiveSettings: Sendable, Equatable {
     public var heartbeat: Duration = .seconds(15)
     /// Frames queued for one stream at most; a consumer that falls this far behind is dropped.
     public var bufferFrames = 256
+    /// The server's `STALL_AFTER`: frames render a job's `stalled` like the other views do.
+    public var stallAfter: Duration = AppConfiguration.defaultStallAfter
 
     public init() {}
 }
@@ -177,7 +179,7 @@ final class LiveHub: Service, Sendable {
     /// Sends a job stream its first snapshot — unless a change already reached it (that one is
     /// newer), or the client's `Last-Event-ID` is this very version (nothing missed).
     func start(_ id: Int, with snapshot: JobSnapshot, lastEventID: String?) {
-        let frame = Self.jobFrame(snapshot)
+        let frame = Self.jobFrame(snapshot, stallAfter: settings.stallAfter)
         locked { state in
             Self.remember(snapshot, in: &state)
             guard var subscriber = state.subscribers[id], subscriber.sentVersion == nil else { return }
@@ -261,12 +263,12 @@ final class LiveHub: Service, Sendable {
             (state.topics[key] != nil, state.organizations[key.organization] != nil)
         }
         guard watched || listed else { return }
-        let jobFrame = watched ? Self.jobFrame(snapshot) : nil
+        let jobFrame = watched ? Self.jobFrame(snapshot, stallAfter: settings.stallAfter) : nil
         let summaryFrame =
             listed
             ? Self.frame(
                 event: "job", id: job.jobID + "/" + snapshot.version,
-                data: JobJSON.summary(job, now: Date()).compactJSON) : nil
+                data: JobJSON.summary(job, now: Date(), stallAfter: settings.stallAfter).compactJSON) : nil
         locked { state in
             guard Self.remember(snapshot, in: &state) else { return }
             if let jobFrame, let topic = state.topics[key] {
@@ -357,10 +359,10 @@ final class LiveHub: Service, Sendable {
 
     // MARK: Frames
 
-    static func jobFrame(_ snapshot: JobSnapshot) -> ByteBuffer {
+    static func jobFrame(_ snapshot: JobSnapshot, stallAfter: Duration) -> ByteBuffer {
         frame(
             event: "job", id: snapshot.version,
-            data: JobJSON.job(snapshot.job, events: snapshot.recent, now: Date()).compactJSON)
+            data: JobJSON.job(snapshot.job, events: snapshot.recent, now: Date(), stallAfter: stallAfter).compactJSON)
     }
 
     /// `event:`, `id:` and one `data:` line (compact JSON has no newline), then a blank line.

@@ -25,6 +25,8 @@ public final class AppMetrics: Sendable {
     private let webhookFailed: CoreMetrics.Counter
     private let webhookTimer: CoreMetrics.Timer
     private let webhookDisabledCounter: CoreMetrics.Counter
+    private let stalledCounter: CoreMetrics.Counter
+    private let stalledGauge: CoreMetrics.Gauge
 
     /// The pool whose figures `/metrics` reports.
     public func attach(_ client: PGClient) { pool.withLockedValue { $0 = client } }
@@ -51,6 +53,9 @@ public final class AppMetrics: Sendable {
             label: "webhook_attempts_total", dimensions: [("result", "failed")], factory: factory)
         webhookTimer = CoreMetrics.Timer(label: "webhook_attempt_duration_seconds", factory: factory)
         webhookDisabledCounter = CoreMetrics.Counter(label: "webhook_endpoints_disabled_total", factory: factory)
+        stalledCounter = CoreMetrics.Counter(label: "jobs_stalled_total", factory: factory)
+        stalledGauge = CoreMetrics.Gauge(label: "jobs_stalled", factory: factory)
+        stalledGauge.record(0)
         var terminal: [JobStatus: CoreMetrics.Counter] = [:]
         for status in JobStatus.allCases where status.isTerminal {
             terminal[status] = CoreMetrics.Counter(
@@ -97,6 +102,12 @@ public final class AppMetrics: Sendable {
     func jobEnded(_ status: JobStatus) { terminalCounters[status]?.increment() }
 
     func idempotentReplay() { replayCounter.increment() }
+
+    /// One stall watch pass: jobs stalled now (all organizations), and stalls newly announced.
+    public func stallPass(stalled: Int, notified: Int) {
+        stalledGauge.record(stalled)
+        if notified > 0 { stalledCounter.increment(by: notified) }
+    }
 
     // MARK: Live streams
 

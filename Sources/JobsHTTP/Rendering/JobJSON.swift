@@ -3,8 +3,12 @@ import JobsDomain
 import StrictJSON
 
 /// The JSON shapes of spec §2–§3, field order as in the contract; nulls are present.
+///
+/// Additions beyond the MerchantOps contract come after its fields: `last_reported_at`,
+/// `estimated_completion_at`, `stalled` and `stall_after_seconds` (the job's threshold in
+/// effect: its own `stall_after`, else the server's `STALL_AFTER`, given as `stallAfter`).
 enum JobJSON {
-    static func job(_ job: Job, events: [JobEvent]?, now: Date) -> JSONValue {
+    static func job(_ job: Job, events: [JobEvent]?, now: Date, stallAfter: Duration) -> JSONValue {
         var object = JSONObject()
         object["job_id"] = .string(job.jobID)
         object["organization_id"] = .string(job.organizationID)
@@ -30,10 +34,19 @@ enum JobJSON {
         object["completed_at"] = date(job.completedAt)
         object["updated_at"] = .string(Timestamp.format(job.updatedAt))
         object["duration_seconds"] = job.durationSeconds(now: now).map(number) ?? .null
+        addLiveness(job, now: now, stallAfter: stallAfter, to: &object)
+        object["stall_after_seconds"] = int(job.stallAfter(default: stallAfter).components.seconds)
         return .object(object)
     }
 
-    static func status(_ job: Job) -> JSONValue {
+    /// `last_reported_at`, `estimated_completion_at` and `stalled` (job and status views).
+    static func addLiveness(_ job: Job, now: Date, stallAfter: Duration, to object: inout JSONObject) {
+        object["last_reported_at"] = date(job.lastReportedAt)
+        object["estimated_completion_at"] = date(job.estimatedCompletionAt(now: now))
+        object["stalled"] = .bool(job.isStalled(now: now, defaultStallAfter: stallAfter))
+    }
+
+    static func status(_ job: Job, now: Date, stallAfter: Duration) -> JSONValue {
         var object = JSONObject()
         object["job_id"] = .string(job.jobID)
         object["status"] = .string(job.status.rawValue)
@@ -45,13 +58,16 @@ enum JobJSON {
         object["stage"] = string(job.stage)
         object["error_message"] = string(job.errorMessage)
         object["updated_at"] = .string(Timestamp.format(job.updatedAt))
+        addLiveness(job, now: now, stallAfter: stallAfter, to: &object)
         return .object(object)
     }
 
     /// The compact summary a list or dashboard needs (the organization's live stream): the job's
     /// fields without metadata, events and organization, plus its stage and last message.
-    static func summary(_ job: Job, now: Date) -> JSONValue {
-        guard case .object(var object) = Self.job(job, events: nil, now: now) else { return .null }
+    static func summary(_ job: Job, now: Date, stallAfter: Duration) -> JSONValue {
+        guard case .object(var object) = Self.job(job, events: nil, now: now, stallAfter: stallAfter) else {
+            return .null
+        }
         for dropped in ["organization_id", "metadata", "triggered_by"] { object[dropped] = nil }
         object["stage"] = string(job.stage)
         object["message"] = string(job.lastMessage)

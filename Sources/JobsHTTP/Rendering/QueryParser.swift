@@ -70,6 +70,14 @@ enum QueryParser {
                     continue
                 }
                 if name == "created_after" { filter.createdAfter = date } else { filter.createdBefore = date }
+            case "stalled":
+                switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+                case "true", "1", "yes", "on", "t", "y": filter.stalled = true
+                case "false", "0", "no", "off", "f", "n": filter.stalled = false
+                default:
+                    issues.append(
+                        issue("stalled", "Input should be a valid boolean, unable to interpret input", "bool_parsing"))
+                }
             case "limit":
                 if let limit = integer(name, value, range: 1...200, into: &issues) { filter.limit = limit }
             case "cursor":

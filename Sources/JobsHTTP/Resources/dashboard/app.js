@@ -278,6 +278,19 @@
     node.textContent = STATUS_LABELS[status] || status;
   }
 
+  // "Stalled": a running job whose worker sent no report for its stall threshold (the server
+  // decides: `stalled` in every view; the stall watch pushes the change to live streams).
+  function makeStallBadge() {
+    return el('span', { className: 'badge badge-stalled', 'data-testid': 'stalled-badge', hidden: true, text: 'Stalled' });
+  }
+  function setStallBadge(node, job) {
+    node.hidden = !job.stalled;
+    node.title = job.stalled
+      ? 'No progress report since ' + formatTime(job.last_reported_at || job.updated_at) +
+        ' (more than ' + formatDuration(job.stall_after_seconds) + ')'
+      : '';
+  }
+
   function makeProgress(label, large) {
     const fill = el('div', { className: 'progress-fill' });
     const bar = el('div', {
@@ -454,9 +467,11 @@
       const id = job.job_id;
       const path = '/dashboard/jobs/' + encodeURIComponent(id);
       const badge = makeBadge();
+      const stall = makeStallBadge();
       const progress = makeProgress('Progress of ' + job.job_type + ' ' + id, false);
       const refs = {
         badge: badge,
+        stall: stall,
         progress: progress,
         type: el('span', { 'data-testid': 'job-type' }),
         processed: el('td', { className: 'num', 'data-label': 'Processed', 'data-testid': 'processed' }),
@@ -472,7 +487,7 @@
           linkTo(path, { className: 'job-link', 'data-testid': 'job-link' }, [refs.type]),
           el('span', { className: 'job-id', text: id, title: id }),
         ]),
-        el('td', { className: 'cell-status' }, [badge]),
+        el('td', { className: 'cell-status' }, [badge, stall]),
         el('td', { className: 'cell-progress' }, [el('div', { className: 'progress-cell' }, [progress.bar, progress.text])]),
         refs.processed, refs.failed, refs.warned, refs.rate, refs.duration,
         el('td', { className: 'cell-stage' }, [refs.stage, refs.message]),
@@ -490,6 +505,7 @@
       const r = row.refs;
       r.type.textContent = job.job_type;
       setBadge(r.badge, job.status);
+      setStallBadge(r.stall, job);
       setProgress(r.progress, job);
       r.processed.textContent = formatCount(job.processed_items) + ' / ' + formatCount(job.total_items);
       r.failed.textContent = formatCount(job.failed_items);
@@ -657,6 +673,7 @@
     document.title = 'Job ' + jobID + ' — Jobs';
 
     const badge = makeBadge();
+    const stallBadge = makeStallBadge();
     const progress = makeProgress('Progress of job ' + jobID, true);
     const title = el('h1', { 'data-testid': 'job-title' });
     const fields = {};
@@ -667,7 +684,8 @@
     }
     const stats = el('dl', { className: 'stats' }, [
       stat('processed', 'Processed'), stat('failed', 'Failed'), stat('warned', 'Warned'), stat('total', 'Total items'),
-      stat('success-rate', 'Success rate'), stat('duration', 'Duration'), stat('error-count', 'Errors'),
+      stat('success-rate', 'Success rate'), stat('duration', 'Duration'), stat('eta', 'Estimated completion'),
+      stat('last-report', 'Last report'), stat('error-count', 'Errors'),
       stat('warning-count', 'Warnings'), stat('stage', 'Stage'), stat('message', 'Last message'),
       stat('created', 'Created'), stat('started', 'Started'), stat('completed', 'Finished'), stat('triggered-by', 'Triggered by'),
     ]);
@@ -680,7 +698,7 @@
     const warningsTable = itemsTable('warnings', 'Warnings');
 
     const header = el('section', { className: 'card job-header', 'aria-labelledby': 'job-heading' }, [
-      el('div', { className: 'job-title' }, [title, badge]),
+      el('div', { className: 'job-title' }, [title, badge, stallBadge]),
       el('span', { className: 'job-id', 'data-testid': 'job-id', text: jobID }),
       el('div', { className: 'progress-cell' }, [progress.bar, progress.text]),
       stats,
@@ -695,7 +713,10 @@
       current = job;
       title.textContent = job.job_type;
       setBadge(badge, job.status);
+      setStallBadge(stallBadge, job);
       setProgress(progress, job);
+      fields.eta.textContent = formatTime(job.estimated_completion_at);
+      fields['last-report'].textContent = formatTime(job.last_reported_at);
       fields.processed.textContent = formatCount(job.processed_items);
       fields.failed.textContent = formatCount(job.failed_items);
       fields.warned.textContent = formatCount(job.warned_items);

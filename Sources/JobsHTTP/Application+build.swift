@@ -48,7 +48,8 @@ public struct Backend: Sendable {
         let webhookEvents = WebhookEvents(
             render: WebhookPayload(stallAfter: configuration.stallAfter).render, committed: { deliverer.wake() })
         let store = PostgresStore(client: client, live: live, webhooks: webhookEvents, logger: logger)
-        var services: [any Service] = [client, publisher, deliverer]
+        var services: [any Service] = [client, publisher]
+        if configuration.webhooks.runsDeliverer { services.append(deliverer) }
         do {
             let listener = try PGListener(
                 configuration: configuration.listenPostgres(pool: client.configuration), channels: [changesChannel],

@@ -94,6 +94,9 @@ func withAPI(
     // The stall watch acts on every organization's jobs: only tests that ask for it run it (so
     // it never touches another test's jobs behind its back).
     config.runsStallWatch = false
+    // Nor the webhook deliverer: it would claim (and fail) other tests' outbox rows; the outbox
+    // tests claim themselves, and tests/reliability + tests/cluster deliver for real.
+    config.webhooks.runsDeliverer = false
     configure(&config)
     config.port = 0
     config.poolSize = poolSize

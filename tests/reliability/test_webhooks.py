@@ -419,3 +419,24 @@ def test_webhook_command_line(server_factory, owner_key, receivers):
     cli("remove", org, endpoint_id)
     cli("remove", org, endpoint_id, ok=False)
     assert receiver.url not in cli("list", org).stdout
+
+
+def test_webhook_job_stalled_fires_once_per_stall(server_factory, owner_key, receivers):
+    receiver = receivers()
+    server = server_factory("webhooks-stalled", STALL_AFTER="2s", **FAST)
+    _, secret = add_endpoint(server, owner_key, receiver.url, ["job.stalled"])
+    job = create_job(server, owner_key, total_items=10)
+    r = server.request("POST", f"/api/jobs/{job}/progress", body={"mark_started": True}, token=owner_key)
+    assert r.status == 200, r
+    got = receiver.wait_for(1, timeout=15)
+    assert len(got) == 1, "job.stalled did not arrive"
+    event = verified(secret, got[0])
+    assert event["type"] == "job.stalled" and event["data"]["job_id"] == job and event["data"]["stalled"] is True
+    time.sleep(3)
+    assert len(receiver.received) == 1, "a stall is announced once"
+    # The worker reports again, then goes silent again: a new stall, a new event.
+    r = server.request("POST", f"/api/jobs/{job}/progress", body={"processed_items": 1}, token=owner_key)
+    assert r.status == 200 and r.json()["stalled"] is False, r
+    got = receiver.wait_for(2, timeout=15)
+    assert len(got) == 2 and got[0]["headers"]["webhook-id"] != got[1]["headers"]["webhook-id"]
+    assert verified(secret, got[1])["data"]["processed_items"] == 1

@@ -18,6 +18,8 @@ public struct WebhookSettings: Sendable, Equatable {
     public var pollInterval: Duration = .seconds(1)
     /// Deliveries claimed (and sent concurrently) per pass.
     public var batchSize = 32
+    /// Whether this server runs the deliverer (not a setting: in-process tests turn it off).
+    public var runsDeliverer = true
     /// Finished deliveries are kept this long in the history.
     public var historyRetention: Duration = .seconds(7 * 86_400)
 

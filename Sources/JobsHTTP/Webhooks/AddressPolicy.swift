@@ -41,10 +41,10 @@ struct AddressPolicy: Sendable {
     /// The numeric addresses `host` resolves to (getaddrinfo, on NIO's blocking pool).
     static func resolve(_ host: String) async throws -> [String] {
         try await NIOThreadPool.singleton.runIfActive {
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            // No hints (no C struct to build here): every socket type comes back; addresses are
+            // deduplicated below.
             var list: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, nil, &hints, &list)
+            let rc = getaddrinfo(host, nil, nil, &list)
             guard rc == 0, let first = list else {
                 throw Refused(description: "\(host) does not resolve")
             }
@@ -100,15 +100,15 @@ struct AddressPolicy: Sendable {
     }
 
     static func ipv4(_ text: String) -> [UInt8]? {
-        var address = in_addr()
-        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
+        var bytes = [UInt8](repeating: 0, count: 4)
+        guard inet_pton(AF_INET, text, &bytes) == 1 else { return nil }
+        return bytes
     }
 
     static func ipv6(_ text: String) -> [UInt8]? {
-        var address = in6_addr()
+        var bytes = [UInt8](repeating: 0, count: 16)
         let bare = text.split(separator: "%", maxSplits: 1).first.map(String.init) ?? text
-        guard inet_pton(AF_INET6, bare, &address) == 1 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
+        guard inet_pton(AF_INET6, bare, &bytes) == 1 else { return nil }
+        return bytes
     }
 }

@@ -38,15 +38,24 @@ public enum JobChangeSignal: Sendable, Equatable {
 /// live-event hub, which connects itself). Emitting with no consumer connected does nothing.
 /// The consumer is called synchronously on the emitter's task: it must only queue work.
 public final class ChangeFeed: Sendable {
-    private let consumer = Mutex<(@Sendable (JobChangeSignal) -> Void)?>(nil)
+    /// The handler in a struct: a bare function type as the generic `Mutex` value was written
+    /// back through a reabstraction thunk on every `withLock`, so each emit wrapped the stored
+    /// closure in two more thunks until calling it overflowed the stack (a SIGSEGV after about
+    /// 25,000 changes under load).
+    private struct Consumer: Sendable {
+        let handle: @Sendable (JobChangeSignal) -> Void
+    }
+
+    private let consumer = Mutex<Consumer?>(nil)
 
     public init() {}
 
     public func connect(_ handler: @escaping @Sendable (JobChangeSignal) -> Void) {
-        consumer.withLock { $0 = handler }
+        consumer.withLock { $0 = Consumer(handle: handler) }
     }
 
     public func emit(_ signal: JobChangeSignal) {
-        consumer.withLock { $0 }?(signal)
+        let current = consumer.withLock { $0 }
+        current?.handle(signal)
     }
 }

@@ -94,6 +94,8 @@ public struct StallWatch: Service {
     func notify(organization: String, jobID: String) async throws -> Bool {
         let snapshot = try await Database.retryingConflicts {
             try await database.transaction(organization: organization) { tx -> JobSnapshot? in
+                // A background pass: never wait long behind a DBA's lock (it would hold up shutdown).
+                _ = try await tx.query("SET LOCAL lock_timeout = '1s'")
                 let marked = try await tx.query(
                     Self.markQuery(organization: organization, jobID: jobID, defaultSeconds: defaultSeconds))
                 guard let row = marked.first else { return nil }

@@ -147,6 +147,8 @@ LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
 SET search_path = public, pg_temp
+-- A background caller: never wait long behind a DBA's lock (it would hold up shutdown).
+SET lock_timeout = '1s'
 AS $$
     WITH due AS (
         SELECT o.organization_id, o.message_id
@@ -178,6 +180,8 @@ LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
 SET search_path = public, pg_temp
+-- A background caller: never wait long behind a DBA's lock (it would hold up shutdown).
+SET lock_timeout = '1s'
 AS $$
     WITH doomed AS (
         SELECT o.organization_id, o.message_id FROM webhook_outbox AS o

@@ -67,6 +67,8 @@ CREATE FUNCTION stalled_jobs(p_default_stall_after_seconds integer, p_limit inte
     RETURNS TABLE (organization_id text, job_id text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = public, pg_temp
+    -- A background caller: never wait long behind a DBA's lock (it would hold up shutdown).
+    SET lock_timeout = '1s'
 AS $$
     SELECT j.organization_id, j.job_id
     FROM jobs AS j
@@ -84,6 +86,8 @@ CREATE FUNCTION stalled_job_count(p_default_stall_after_seconds integer)
     RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = public, pg_temp
+    -- A background caller: never wait long behind a DBA's lock (it would hold up shutdown).
+    SET lock_timeout = '1s'
 AS $$
     SELECT count(*)
     FROM jobs AS j
@@ -114,3 +118,9 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION stalled_jobs(integer, integer), stalled_job_count(integer) TO jobs_api_app;
+
+-- The other background callers get the same bound: refresh_young_statistics (0010, every second)
+-- ANALYZEs a young table and would otherwise wait behind a DBA's table lock until the statement
+-- timeout, holding up a server's shutdown; so would the idempotency purge (0006).
+ALTER FUNCTION refresh_young_statistics() SET lock_timeout = '1s';
+ALTER FUNCTION purge_expired_idempotency_keys(integer) SET lock_timeout = '1s';

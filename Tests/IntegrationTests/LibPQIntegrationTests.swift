@@ -148,7 +148,20 @@ struct LibPQIntegrationTests {
                 try await tx.query("SELECT pg_sleep(10)")
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel once the statement runs (a fixed pause was too short on a loaded machine: the
+        // cancel then came before the session did anything, and nothing needed replacing).
+        let watcher = try TestDatabase.ownerClient(maxConnections: 1)
+        defer { Task { await watcher.shutdown() } }
+        for _ in 0..<100 {
+            let running = try await watcher.query(
+                """
+                SELECT count(*) AS n FROM pg_stat_activity
+                WHERE pid = \(pid) AND state = 'active' AND query LIKE 'SELECT pg_sleep(10)%'
+                """
+            ).first!.decode("n", as: Int.self)
+            if running > 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let started = ContinuousClock.now
         task.cancel()
         let result = await task.result

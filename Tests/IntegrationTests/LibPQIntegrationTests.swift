@@ -166,6 +166,7 @@ struct LibPQIntegrationTests {
         task.cancel()
         let result = await task.result
         #expect(ContinuousClock.now - started < .seconds(5), "cancel must interrupt the running statement")
+        // Safety: `table` is the generated name above (hex digits), as in the statements below.
         #expect(throws: (any Error).self) { try result.get() }
         let found = try await client.query("SELECT count(*) AS n FROM \(unsafeRaw: table) WHERE k = \(key)").first!
             .decode("n", as: Int.self)

@@ -1,4 +1,5 @@
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -38,8 +39,53 @@ struct AddressPolicy: Sendable {
         return name
     }
 
-    /// The numeric addresses `host` resolves to (getaddrinfo, on NIO's blocking pool).
+    /// The numeric addresses `host` resolves to (getaddrinfo, on NIO's blocking pool). The
+    /// blocking call cannot be interrupted (an unknown name can take seconds without a DNS
+    /// answer), so the caller stops waiting when its task is cancelled — a server shutting down
+    /// must not wait for it — and the lookup finishes on its own in the background.
     static func resolve(_ host: String) async throws -> [String] {
+        let outcome = Mutex<(done: Bool, continuation: CheckedContinuation<[String], any Error>?)>((false, nil))
+        let finish: @Sendable (Result<[String], any Error>) -> Void = { result in
+            let continuation = outcome.withLock { state -> CheckedContinuation<[String], any Error>? in
+                guard !state.done else { return nil }
+                state.done = true
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            continuation?.resume(with: result)
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[String], any Error>) in
+                let cancelled = outcome.withLock { state -> Bool in
+                    if state.done { return true }
+                    state.continuation = continuation
+                    return false
+                }
+                if cancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                Task.detached {
+                    do {
+                        finish(.success(try await lookup(host)))
+                    } catch {
+                        finish(.failure(error))
+                    }
+                }
+            }
+        } onCancel: {
+            // Marks it done (resuming the waiter if it is already waiting).
+            let continuation = outcome.withLock { state -> CheckedContinuation<[String], any Error>? in
+                guard !state.done else { return nil }
+                state.done = true
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    private static func lookup(_ host: String) async throws -> [String] {
         try await NIOThreadPool.singleton.runIfActive {
             // No hints (no C struct to build here): every socket type comes back; addresses are
             // deduplicated below.

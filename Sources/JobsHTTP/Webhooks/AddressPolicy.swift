@@ -75,13 +75,7 @@ struct AddressPolicy: Sendable {
             }
         } onCancel: {
             // Marks it done (resuming the waiter if it is already waiting).
-            let continuation = outcome.withLock { state -> CheckedContinuation<[String], any Error>? in
-                guard !state.done else { return nil }
-                state.done = true
-                defer { state.continuation = nil }
-                return state.continuation
-            }
-            continuation?.resume(throwing: CancellationError())
+            finish(.failure(CancellationError()))
         }
     }
 
